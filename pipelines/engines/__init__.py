@@ -1,0 +1,34 @@
+"""Engines distribute process_item; they never touch audio themselves.
+
+An engine is a class with `name` and `run(items, ctx, workers) -> Iterator[record]`, registered in
+ENGINES. A new engine is one module plus one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from ..item import ItemContext
+
+
+class Engine(Protocol):
+    name: str
+
+    def run(self, items: Sequence[Mapping[str, Any]], ctx: ItemContext) -> Iterator[dict[str, Any]]: ...
+
+
+# name -> "module:Class", imported on use so that Ray or Beam load only when chosen.
+ENGINES: dict[str, str] = {
+    "ray": "ray_engine:RayEngine",
+    "beam": "beam_engine:BeamEngine",
+    "local": "local:LocalEngine",
+}
+
+
+def get_engine(name: str, **options: Any) -> Engine:
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; choose one of {sorted(ENGINES)}")
+    module, cls = ENGINES[name].split(":")
+    return getattr(importlib.import_module(f"{__package__}.{module}"), cls)(**options)

@@ -1,0 +1,165 @@
+"""process_item: one source file in, one quality record out (and an access copy when restored).
+
+Engine-agnostic and pure apart from reading its source and writing its output: Ray actors, Beam
+DoFns and the local loop all call this, so their records are the same.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from acetate.catalog.schema import MEASURES, quality_record
+from acetate.ops.content import ContentAnalyzer
+from acetate.ops.findings import Finding
+from acetate.ops.measures import Measurer
+from acetate.ops.registry import DETECTORS, load_all
+
+from .audio_io import AtomicAudioWriter, output_format, read_blocks, read_windows, sha256_file
+from .fingerprint import acetate_version
+from .policy import Policy
+from .route import Decision, decide
+
+
+@dataclass(frozen=True)
+class ItemContext:
+    """Everything process_item needs besides the item; small and picklable for any engine."""
+
+    source_root: str
+    out: str
+    batch_id: str
+    fingerprint: str
+    engine: str = "local"
+    policy: Policy = field(default_factory=Policy.load)
+
+
+@dataclass
+class Analysis:
+    findings: dict[str, Finding]
+    content: str
+    content_score: float
+    measures: dict[str, float | None]
+
+
+def analyze(blocks, sample_rate: int, channels: int) -> Analysis:
+    """Run every registered detector, the content classifier and the measures over the blocks."""
+    load_all()
+    detectors = [cls(sample_rate, channels) for cls in DETECTORS.values()]
+    content = ContentAnalyzer(sample_rate, channels)
+    measurer = Measurer(sample_rate, channels)
+    for block in blocks:
+        for d in detectors:
+            d.update(block)
+        content.update(block)
+        measurer.update(block)
+    findings = {d.kind: d.finish() for d in detectors}
+    label, confidence = content.finish()
+    return Analysis(findings, label, float(confidence), measurer.finish())
+
+
+def source_file(root: str | os.PathLike, rel: str) -> Path:
+    """The absolute source path, refusing anything that resolves outside the archive root."""
+    rel_path = PurePosixPath(rel)
+    if rel_path.is_absolute() or ".." in rel_path.parts:
+        raise PermissionError(f"path escapes the archive root: {rel}")
+    root_real = os.path.realpath(root)
+    full = os.path.realpath(os.path.join(root_real, *rel_path.parts))
+    if os.path.commonpath([root_real, full]) != root_real:
+        raise PermissionError(f"path escapes the archive root: {rel}")
+    return Path(full)
+
+
+def output_rel_path(rel: str, suffix: str) -> str:
+    """OUT-relative path of the access copy: the source's relative path under restored/."""
+    return str(PurePosixPath("restored") / PurePosixPath(rel).with_suffix(suffix))
+
+
+def process_item(item: Mapping[str, Any], ctx: ItemContext) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    base = {
+        "item_id": item["item_id"],
+        "source_path": item["source_path"],
+        "source_sha256": item.get("sha256"),
+        "collection": item.get("collection"),
+        "batch_id": ctx.batch_id,
+        "sample_rate": item.get("sample_rate"),
+        "channels": item.get("channels"),
+        "frames": item.get("frames"),
+        "duration_s": item.get("duration_s"),
+        "pipeline_fingerprint": ctx.fingerprint,
+        "acetate_version": acetate_version(),
+        "engine": ctx.engine,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
+    if item.get("error"):
+        return _finish(base, t0, status="failed", error=item["error"])
+    try:
+        return _process(item, ctx, base, t0)
+    except Exception as exc:  # one bad file must not stop the batch: record it and go on
+        return _finish(base, t0, status="failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def _process(item: Mapping[str, Any], ctx: ItemContext, base: dict[str, Any], t0: float) -> dict[str, Any]:
+    src = source_file(ctx.source_root, item["source_path"])
+    sr, ch = int(item["sample_rate"]), int(item["channels"])
+    block = max(1, int(ctx.policy.data["block_seconds"] * sr))
+    analysis = analyze(read_blocks(src, block), sr, ch)
+    t_analyzed = time.perf_counter()
+    policy = ctx.policy.for_item(item.get("collection"), analysis.content)
+    decision = decide(analysis.findings, analysis.content, policy, sr)
+    fields = _analysis_fields(analysis, decision)
+    timings = {"analyze_s": t_analyzed - t0}
+    reasons = list(decision.unsure) + [f"{k} found but no restorer is routed for it" for k in decision.unrouted]
+    review = "; ".join(reasons) or None
+    if not decision.chain:
+        status = "needs_review" if review else "clean"
+        return _finish(base, t0, status=status, review_reason=review, chain=[], **fields, **timings)
+
+    fmt, subtype, suffix = output_format(ch, item.get("subtype"))
+    out_rel = output_rel_path(item["source_path"], suffix)
+    out_path = Path(ctx.out) / out_rel
+    after = Measurer(sr, ch)
+    context = int(round(decision.chain.context_s * sr))
+    with AtomicAudioWriter(out_path, sr, ch, fmt, subtype) as writer:
+        for win in read_windows(src, block, context):
+            restored = decision.chain(win.audio, sr)[:, win.keep]
+            writer.write(restored)
+            after.update(restored.clip(-1.0, 1.0) if subtype != "FLOAT" else restored)
+        if writer.frames != int(item["frames"]):
+            raise RuntimeError(f"restored {writer.frames} frames, source has {item['frames']}")
+        writer.commit()
+    if writer.clipped_samples:
+        reasons.append(f"{writer.clipped_samples} restored samples exceeded full scale and were clipped")
+        review = "; ".join(reasons)
+    t_restored = time.perf_counter()
+    fields.update({f"{m}_after": v for m, v in after.finish().items() if m in MEASURES})
+    return _finish(
+        base, t0,
+        status="needs_review" if review else "restored",
+        review_reason=review,
+        output_path=out_rel,
+        output_sha256=sha256_file(out_path),
+        chain=decision.chain.describe(),
+        restore_s=t_restored - t_analyzed,
+        **fields, **timings,
+    )
+
+
+def _analysis_fields(analysis: Analysis, decision: Decision) -> dict[str, Any]:
+    fields: dict[str, Any] = {"content": analysis.content, "content_score": analysis.content_score}
+    for kind, hit in decision.found.items():
+        fields[f"has_{kind}"] = hit
+        fields[f"{kind}_score"] = decision.scores[kind]
+    fields.update({f"{m}_before": v for m, v in analysis.measures.items() if m in MEASURES})
+    return fields
+
+
+def _finish(base: dict[str, Any], t0: float, **values: Any) -> dict[str, Any]:
+    values.setdefault("total_s", time.perf_counter() - t0)
+    return quality_record(**base, processed_at=datetime.now(UTC), **values)

@@ -1,0 +1,65 @@
+"""The nightly flow through Prefect on local Ray, and the CLI around it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from archive_fixtures import tree_state
+from typer.testing import CliRunner
+
+from acetate.catalog.query import query
+from acetate.flows.cli import app
+from acetate.flows.nightly import nightly
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def broken_archive(small_archive: Path) -> Path:
+    (small_archive / "transfers").mkdir()
+    (small_archive / "transfers" / "broken.wav").write_bytes(b"this is not audio")
+    return small_archive
+
+
+def test_nightly_restores_records_and_reruns_nothing(broken_archive, tmp_path, prefect_server, ray_local):
+    out = tmp_path / "out"
+    before = tree_state(broken_archive)
+    summary = nightly(source=str(broken_archive), out=str(out), engine="ray", workers=2)
+    assert summary["scanned"] == 6 and summary["processed"] == 6
+    assert summary["statuses"]["failed"] == 1 and summary["failures"][0][0] == "transfers/broken.wav"
+    assert summary["statuses"]["restored"] >= 3 and summary["statuses"]["clean"] == 2
+    assert sorted(p.name for p in (out / "restored").rglob("*.flac")) == [
+        "clipped.flac", "hum50.flac", "hum60_dc.flac"]
+    rows = query(out, "SELECT status, count(*) AS n FROM quality GROUP BY status ORDER BY status").to_pylist()
+    assert {r["status"]: r["n"] for r in rows} == summary["statuses"]
+    assert list((out / "reports").glob("*.html"))
+    assert tree_state(broken_archive) == before
+
+    again = nightly(source=str(broken_archive), out=str(out), engine="ray", workers=2)
+    assert again["pending"] == 0 and again["processed"] == 0
+
+    # a changed file is processed again, and only it
+    shutil.copy(broken_archive / "talks" / "hum50.wav", broken_archive / "talks" / "hum50-copy.wav")
+    third = nightly(source=str(broken_archive), out=str(out), engine="local")
+    assert third["pending"] == 1 and third["statuses"] == {"restored": 1}
+
+
+def test_cli_run_exit_code_and_query(broken_archive, tmp_path, prefect_server, ray_local):
+    out = tmp_path / "out"
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", str(broken_archive), "--out", str(out), "--engine", "local"])
+    assert result.exit_code == 1, result.output  # one item failed
+    assert "failed" in result.output
+    result = runner.invoke(app, ["query", "--out", str(out), "--format", "csv",
+                                 "SELECT source_path FROM quality WHERE has_hum ORDER BY 1"])
+    assert result.exit_code == 0
+    assert result.stdout.split() == ['"source_path"', '"music/hum60_dc.flac"', '"talks/hum50.wav"']
+
+
+def test_cli_usage_errors_exit_2(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(app, ["run", str(tmp_path / "missing"), "--out", str(tmp_path)]).exit_code == 2
+    assert runner.invoke(app, ["run", str(tmp_path), "--out", str(tmp_path), "--engine", "spark"]).exit_code == 2
+    assert runner.invoke(app, ["query", "--out", str(tmp_path), "SELECT * FROM nowhere"]).exit_code == 2

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+
+from acetate.catalog.schema import KINDS as SCHEMA_KINDS
+from acetate.ops.findings import KINDS as OPS_KINDS
+from acetate.ops.findings import Finding
+from acetate.pipelines.policy import Policy
+from acetate.pipelines.route import decide
+
+
+def test_kinds_are_defined_the_same_in_ops_and_schema():
+    assert OPS_KINDS == SCHEMA_KINDS
+
+
+def hum(score: float) -> Finding:
+    return Finding("hum", score, -30.0, "dB", params={"fundamental": 50.0, "harmonics": [1, 2, 3]})
+
+
+def test_found_kind_routes_to_its_op_and_silent_kind_to_nothing():
+    policy = Policy.load().for_item(None, "speech")
+    decision = decide({"hum": hum(0.95)}, "speech", policy, 16000)
+    assert [s.op for s in decision.chain.steps] == ["dehum"]
+    assert decision.found["hum"] is True and decision.found["noise"] is None
+    assert not decide({"hum": hum(0.05)}, "speech", policy, 16000).chain
+
+
+def test_score_near_threshold_asks_for_review():
+    decision = decide({"hum": hum(0.55)}, "speech", Policy.load().for_item(None, "speech"), 16000)
+    assert decision.unsure and "hum" in decision.unsure[0]
+
+
+def test_collection_override_raises_a_threshold(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text("[collections.shellac.kinds.hum]\nthreshold = 0.99\n")
+    policy = Policy.load(path)
+    assert not decide({"hum": hum(0.95)}, "music", policy.for_item("shellac", "music"), 16000).chain
+    assert decide({"hum": hum(0.95)}, "music", policy.for_item("tapes", "music"), 16000).chain
+    assert policy.fingerprint != Policy.load().fingerprint
+
+
+def test_ops_run_in_policy_order_whatever_the_finding_order():
+    findings = {
+        "hum": hum(0.9),
+        "dc_offset": Finding("dc_offset", 0.99, 0.02, "FS", params={"offsets": [0.02]}),
+    }
+    decision = decide(findings, "speech", Policy.load().for_item(None, "speech"), 16000)
+    assert [s.op for s in decision.chain.steps] == ["remove_dc", "dehum"]
+
+
+def test_policy_with_unknown_kind_is_refused(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text("[kinds.wobble]\nop = 'x'\n")
+    with pytest.raises(ValueError, match="wobble"):
+        Policy.load(path)
