@@ -51,7 +51,7 @@ def _sections(out: str | Path, batch: str) -> list[tuple[str, str, pa.Table]]:
          f"WHERE batch_id = '{b}' GROUP BY ALL ORDER BY collection, status"),
         ("degradations", "Degradations found", f"SELECT {found} FROM quality WHERE batch_id = '{b}'"),
         ("measures", "Before and after (restored items)",
-         "SELECT source_path, content, array_to_string(list_transform(chain, s -> s.op), ' > ') AS chain, "
+         "SELECT source_path, content, array_to_string(list_transform(chain, lambda s: s.op), ' > ') AS chain, "
          "hum_db_before, hum_db_after, clipped_fraction_before, clipped_fraction_after, "
          "dc_offset_before, dc_offset_after, loudness_lufs_before, loudness_lufs_after "
          f"FROM quality WHERE batch_id = '{b}' AND output_path IS NOT NULL ORDER BY source_path"),

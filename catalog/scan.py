@@ -433,6 +433,7 @@ def scan(
             b"acetate.hashed": str(len(to_hash)).encode(),
             b"acetate.reused": str(int((reuse >= 0).sum())).encode(),
             b"acetate.duplicates": str(entries.duplicates).encode(),
+            b"acetate.root": str(root).encode(),
         }
     )
     return root, table.replace_schema_metadata(meta)

@@ -141,6 +141,22 @@ def report(
 
 
 @app.command()
+def verify(out: Annotated[Path, typer.Argument(help="Output folder of earlier runs.")]) -> None:
+    """Re-hash sources and restored copies against the recorded SHA-256; exit 1 on any mismatch."""
+    from acetate.catalog.fixity import verify as do_verify
+
+    try:
+        result = do_verify(out)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    for path, what, detail in result.mismatches:
+        out_console.print(f"[red]MISMATCH[/red] {what} {path}: {detail}")
+    out_console.print(f"{result.checked_sources} sources and {result.checked_outputs} outputs checked, "
+                      f"{len(result.mismatches)} mismatches")
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_FAILED_ITEMS)
+
+
+@app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where the demo archive and its output go.")] = Path("demo"),
     engine: Annotated[str, typer.Option(help="ray (default), beam or local.")] = "ray",

@@ -8,7 +8,6 @@ so a kill at any moment leaves no half-written file under its real name.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -128,11 +127,3 @@ class AtomicAudioWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None or self.tmp.exists():
             self.abort()
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while data := fh.read(chunk):
-            h.update(data)
-    return h.hexdigest()

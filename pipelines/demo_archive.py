@@ -56,13 +56,13 @@ def unchanged(x: np.ndarray, sr: int) -> np.ndarray:
 DEMO_FILES: tuple[DemoFile, ...] = (
     DemoFile("oral-history/interview-1962-side-a.wav", 16000, 1, "speech", 12.0, with_hum(50.0, -30.0)),
     DemoFile("oral-history/interview-1962-side-b.wav", 16000, 1, "speech", 10.0, in_order(with_hum(50.0, -30.0), with_dc(0.02))),
-    DemoFile("oral-history/lecture-1971.flac", 44100, 1, "speech", 10.0, with_clipping(0.35)),
+    DemoFile("oral-history/lecture-1971.flac", 44100, 1, "speech", 10.0, with_clipping(0.5)),
     DemoFile("oral-history/dictation-1958.wav", 22050, 1, "speech", 8.0, with_dc(0.03)),
     DemoFile("oral-history/radio-talk-1980.flac", 44100, 1, "speech", 10.0, unchanged),
     DemoFile("music/string-quartet-1949.flac", 44100, 2, "music", 12.0, in_order(with_hum(60.0, -32.0), with_dc(0.01)), "PCM_24"),
-    DemoFile("music/dance-band-1952.wav", 48000, 2, "music", 10.0, with_clipping(0.5), "PCM_24"),
+    DemoFile("music/dance-band-1952.wav", 48000, 2, "music", 10.0, with_clipping(0.6), "PCM_24"),
     DemoFile("music/piano-recital-1975.wav", 44100, 2, "music", 10.0, unchanged),
-    DemoFile("music/organ-1938.flac", 44100, 1, "music", 10.0, in_order(with_clipping(0.6), with_hum(50.0, -28.0))),
+    DemoFile("music/organ-1938.flac", 44100, 1, "music", 10.0, in_order(with_clipping(0.7), with_hum(50.0, -28.0))),
 )
 BROKEN_FILE = "transfers/unfinished-transfer.wav"
 
@@ -74,8 +74,11 @@ def _write_atomic(path: Path, audio: np.ndarray, sr: int, subtype: str) -> None:
     os.replace(tmp, path)
 
 
-def build_demo_archive(root: str | Path, files: tuple[DemoFile, ...] = DEMO_FILES) -> int:
-    """Write the demo archive under ROOT (files already there are kept); returns how many were written."""
+def build_demo_archive(root: str | Path, files: tuple[DemoFile, ...] = DEMO_FILES, broken: bool = True) -> int:
+    """Write the demo archive under ROOT (files already there are kept); returns how many were written.
+
+    broken: also write BROKEN_FILE, a truncated transfer that the batch must record as failed.
+    """
     root = Path(root)
     written = 0
     for i, spec in enumerate(files):
@@ -87,9 +90,9 @@ def build_demo_archive(root: str | Path, files: tuple[DemoFile, ...] = DEMO_FILE
         audio = np.clip(spec.make(clean, spec.sample_rate), -1.0, 1.0)
         _write_atomic(path, audio, spec.sample_rate, spec.subtype)
         written += 1
-    broken = root / BROKEN_FILE
-    if not broken.exists():
-        broken.parent.mkdir(parents=True, exist_ok=True)
-        broken.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt this transfer was interrupted\n")
+    broken_path = root / BROKEN_FILE
+    if broken and not broken_path.exists():
+        broken_path.parent.mkdir(parents=True, exist_ok=True)
+        broken_path.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt this transfer was interrupted\n")
         written += 1
     return written

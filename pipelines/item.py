@@ -15,13 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from acetate.catalog.fixity import sha256_file
 from acetate.catalog.schema import MEASURES, quality_record
 from acetate.ops.content import ContentAnalyzer
 from acetate.ops.findings import Finding
 from acetate.ops.measures import Measurer
 from acetate.ops.registry import DETECTORS, load_all
 
-from .audio_io import AtomicAudioWriter, output_format, read_blocks, read_windows, sha256_file
+from .audio_io import AtomicAudioWriter, output_format, read_blocks, read_windows
 from .fingerprint import acetate_version
 from .policy import Policy
 from .route import Decision, decide

@@ -10,7 +10,7 @@ from acetate.pipelines.demo_archive import DemoFile, in_order, unchanged, with_c
 # Short files so engine and flow tests stay quick; each degradation the foundation ops handle.
 SMALL_ARCHIVE = (
     DemoFile("talks/hum50.wav", 16000, 1, "speech", 3.0, with_hum(50.0, -30.0)),
-    DemoFile("talks/clipped.flac", 22050, 1, "speech", 3.0, with_clipping(0.4)),
+    DemoFile("talks/clipped.flac", 22050, 1, "speech", 3.0, with_clipping(0.5)),
     DemoFile("talks/clean.wav", 16000, 1, "speech", 3.0, unchanged),
     DemoFile("music/hum60_dc.flac", 44100, 2, "music", 3.0, in_order(with_hum(60.0, -30.0), with_dc(0.02)), "PCM_24"),
     DemoFile("music/clean.wav", 44100, 2, "music", 3.0, unchanged),

@@ -39,5 +39,5 @@ def small_archive(tmp_path):
     from acetate.pipelines.demo_archive import build_demo_archive
 
     root = tmp_path / "archive"
-    build_demo_archive(root, SMALL_ARCHIVE)
+    build_demo_archive(root, SMALL_ARCHIVE, broken=False)
     return root

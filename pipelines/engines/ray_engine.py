@@ -35,6 +35,7 @@ class RayEngine:
     def __init__(self, workers: int | None = None, ray_address: str | None = None, **_: Any) -> None:
         self.ray_address = ray_address
         self.workers = workers
+        self._actors_alive: list = []
         self._pool: ActorPool | None = None
         self._pool_ctx: ItemContext | None = None
 
@@ -49,9 +50,11 @@ class RayEngine:
 
     def _actors(self, ctx: ItemContext) -> ActorPool:
         if self._pool is None or self._pool_ctx != ctx:
+            self.close()
             self._ensure_ray()
             n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-            self._pool = ActorPool([RayItemWorker.remote(ctx) for _ in range(n)])
+            self._actors_alive = [RayItemWorker.remote(ctx) for _ in range(n)]
+            self._pool = ActorPool(self._actors_alive)
             self._pool_ctx = ctx
         return self._pool
 
@@ -61,7 +64,7 @@ class RayEngine:
 
     def close(self) -> None:
         """Release the actors (Ray itself stays up if someone else started it)."""
-        if self._pool is not None:
-            for actor in self._pool._idle_actors:
-                ray.kill(actor)
+        for actor in self._actors_alive:
+            ray.kill(actor)
+        self._actors_alive = []
         self._pool = None

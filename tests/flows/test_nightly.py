@@ -57,6 +57,14 @@ def test_cli_run_exit_code_and_query(broken_archive, tmp_path, prefect_server, r
     assert result.exit_code == 0
     assert result.stdout.split() == ['"source_path"', '"music/hum60_dc.flac"', '"talks/hum50.wav"']
 
+    assert runner.invoke(app, ["verify", str(out)]).exit_code == 0
+    restored = next((out / "restored").rglob("*.flac"))
+    data = bytearray(restored.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    restored.write_bytes(bytes(data))
+    result = runner.invoke(app, ["verify", str(out)])
+    assert result.exit_code == 1 and "MISMATCH" in result.stdout and restored.name in result.stdout
+
 
 def test_cli_usage_errors_exit_2(tmp_path):
     runner = CliRunner()
