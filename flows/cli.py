@@ -43,7 +43,7 @@ def scan(
     with RichProgress() as bar:
         bar.stage("scan", None)
         _, table = do_scan(source, root=root, previous=store.read_catalog(out),
-                           progress=lambda done, total: bar.advance(1))
+                           progress=bar.position)
     store.write_catalog(out, table)
     errors = sum(1 for e in table.column("error").to_pylist() if e)
     out_console.print(f"{table.num_rows} entries catalogued in {out / 'catalog'} ({errors} with errors)")
@@ -95,9 +95,11 @@ def run_nightly(**params) -> dict:
     for path, error in summary["failures"][:20]:
         out_console.print(f"[red]failed[/red] {path}: {error}")
     out = Path(params["out"])
-    out_console.print(f"restored copies: {out / 'restored'}\nquality records: {out / 'quality'}\n"
-                      f"report: {out / 'reports'}\nquery: acetate query --out {out} \"SELECT status, count(*) "
-                      f"FROM quality GROUP BY status\"")
+    report = out / "reports" / f"{summary['batch_id']}.html"
+    out_console.print(f"restored copies: {out / 'restored'}\nquality records: {out / 'quality'}")
+    if report.exists():
+        out_console.print(f"report: {report}")
+    out_console.print(f"ask: acetate query --out {out} \"SELECT status, count(*) FROM quality GROUP BY status\"")
     return summary
 
 
@@ -169,6 +171,7 @@ def demo(
     made = build_demo_archive(archive)
     out_console.print(f"demo archive: {archive} ({made} files written, existing ones kept)")
     summary = run_nightly(source=str(archive), out=str(directory / "out"), engine=engine, workers=workers)
+    console.print(f"({BROKEN_FILE} is broken on purpose: a bad file is recorded as failed and the batch goes on)")
     expected = {BROKEN_FILE}
     unexpected = [p for p, _ in summary["failures"] if p not in expected]
     raise typer.Exit(EXIT_FAILED_ITEMS if unexpected else EXIT_OK)

@@ -11,7 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 console = Console(stderr=True)
-out_console = Console()
+# Piped or redirected output gets wide lines rather than rich's 80-column default, so tables of
+# paths stay readable in logs and mail from nightly jobs.
+out_console = Console() if Console().is_terminal else Console(width=200)
 
 
 class RichProgress:
@@ -38,6 +40,10 @@ class RichProgress:
         if self._task is not None:
             self.progress.advance(self._task, n)
 
+    def position(self, done: int, total: int) -> None:
+        if self._task is not None:
+            self.progress.update(self._task, completed=done, total=total)
+
     def record(self, record: Mapping[str, Any]) -> None:
         self.advance(1)
 
@@ -60,7 +66,7 @@ def _fmt(value: Any) -> str:
 
 
 def summary_table(summary: Mapping[str, Any]) -> Table:
-    table = Table(title=f"batch {summary['batch_id']}")
+    table = Table(title=f"batch {summary['batch_id']}", min_width=48)
     table.add_column("status")
     table.add_column("items", justify="right")
     for status, n in sorted(summary["statuses"].items()):

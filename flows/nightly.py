@@ -40,7 +40,7 @@ def scan_task(source: str, out: str, root: str | None):
     previous = store.read_catalog(out)
     progress.sink.stage("scan", None)
     root_path, table = scan(source, root=root, previous=previous,
-                            progress=lambda done, total: progress.sink.advance(1))
+                            progress=progress.sink.position)
     store.write_catalog(out, table)
     return str(root_path), table
 

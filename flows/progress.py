@@ -12,6 +12,8 @@ class ProgressSink(Protocol):
 
     def advance(self, n: int = 1) -> None: ...
 
+    def position(self, done: int, total: int) -> None: ...
+
     def record(self, record: Mapping[str, Any]) -> None: ...
 
 
@@ -20,6 +22,9 @@ class _Silent:
         pass
 
     def advance(self, n: int = 1) -> None:
+        pass
+
+    def position(self, done: int, total: int) -> None:
         pass
 
     def record(self, record: Mapping[str, Any]) -> None:

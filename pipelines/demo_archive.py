@@ -62,7 +62,7 @@ DEMO_FILES: tuple[DemoFile, ...] = (
     DemoFile("music/string-quartet-1949.flac", 44100, 2, "music", 12.0, in_order(with_hum(60.0, -32.0), with_dc(0.01)), "PCM_24"),
     DemoFile("music/dance-band-1952.wav", 48000, 2, "music", 10.0, with_clipping(0.6), "PCM_24"),
     DemoFile("music/piano-recital-1975.wav", 44100, 2, "music", 10.0, unchanged),
-    DemoFile("music/organ-1938.flac", 44100, 1, "music", 10.0, in_order(with_clipping(0.7), with_hum(50.0, -28.0))),
+    DemoFile("music/organ-1938.flac", 44100, 1, "music", 10.0, in_order(with_hum(50.0, -28.0), with_clipping(0.7))),
 )
 BROKEN_FILE = "transfers/unfinished-transfer.wav"
 

@@ -1,0 +1,320 @@
+"""Mains hum (50 or 60 Hz and harmonics, drifting slowly): detector `hum` and restorer `dehum`.
+
+Hum is a comb of lines that stay put for the whole recording; notes of music near 50/100 Hz come
+and go. So the detector measures each harmonic's peak against its local spectral floor in every
+few-second segment and keeps the median over segments, which only a stationary line survives.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import signal
+from scipy.ndimage import maximum_filter1d
+
+from ._util import as_block, logistic
+from .findings import Finding
+from .registry import Restorer, register_detector, register_restorer
+
+FAMILIES = (50.0, 60.0)
+MAX_HARMONIC = 10
+_TARGET_RATE = 2000.0  # analysis rate: the low band holds every harmonic we look at
+_SEGMENT_S = 4.0  # 0.25 Hz resolution; 50 % overlap
+_MIN_SEGMENT_S = 1.0
+_SHORT_S, _SHORT_MAX = 1.0, 16  # short segments kept for files under ~8 s
+_UNCHECKED_DB = 6.0  # evidence taken off per segment missing for a stationarity check (of 3)
+_DRIFT = 0.5  # Hz of fundamental drift searched around each nominal harmonic (x k)
+_PRESENT_DB = 8.0  # evidence (dB) for a harmonic to count as present
+_SPREAD_FREE_DB, _SPREAD_PENALTY = 2.0, 6.0
+_SCORE_MID_DB, _SCORE_SCALE_DB = 10.0, 2.0
+_AUDIBLE_DB = -70.0  # hum level (relative to the signal) scoring half
+_SEVERITY_FLOOR_DB = -120.0
+_EDGE_PAD_S = 2.0  # hum continued past each end: ~6 time constants of a 1 Hz notch
+
+
+class _Decimator:
+    """Streaming low-pass (8th-order Butterworth, state kept) and integer decimation."""
+
+    def __init__(self, sample_rate: int, channels: int) -> None:
+        self.factor = max(1, int(sample_rate // _TARGET_RATE))
+        self.rate = sample_rate / self.factor
+        self.sos = signal.butter(8, 0.8 / self.factor, output="sos") if self.factor > 1 else None
+        self.zi = np.zeros((0 if self.sos is None else self.sos.shape[0], channels, 2))
+        self.phase = 0
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.sos is None:
+            return x
+        y, self.zi = signal.sosfilt(self.sos, x, axis=1, zi=self.zi)
+        out = y[:, self.phase::self.factor]
+        self.phase = (self.phase - x.shape[1]) % self.factor
+        return out
+
+
+def _parabolic(p: np.ndarray, i: int) -> float:
+    """Fractional bin of a peak by parabolic interpolation of log power (Gaussian-like for Hann)."""
+    if i <= 0 or i >= p.size - 1:
+        return float(i)
+    a, b, c = np.log(p[i - 1: i + 2] + 1e-300)
+    den = a - 2 * b + c
+    return float(i + 0.5 * (a - c) / den) if den < 0 else float(i)
+
+
+def _comb(p: np.ndarray, df: float, f0: float, ks: np.ndarray) -> np.ndarray:
+    """Per-harmonic (peak-to-floor dB, peak Hz, line power) at the best common fundamental.
+
+    The fundamental is searched within f0 +- 0.5 Hz (0.01 Hz steps) for the largest summed
+    peak-to-floor over the harmonics: hum lines are exactly harmonic, so one fundamental explains
+    them all, while a search per harmonic would pick up any nearby partial or noise maximum.
+    Floors: median of the bins 1-9 Hz beyond each harmonic's search range.
+    """
+    out = np.zeros((3, ks.size))
+    floors = np.zeros(ks.size)
+    for j, k in enumerate(ks):
+        reach = k * _DRIFT + 0.25
+        lo = p[max(0, int((k * f0 - reach - 9) / df)): max(0, int((k * f0 - reach - 1) / df))]
+        hi = p[int((k * f0 + reach + 1) / df): int((k * f0 + reach + 9) / df)]
+        both = np.concatenate([lo, hi])
+        floors[j] = np.median(both) if both.size else 0.0
+    if not np.all(floors > 0):
+        return out
+    cands = f0 + np.arange(-_DRIFT, _DRIFT + 1e-9, 0.01)
+    idx = np.clip(np.rint(np.outer(cands, ks) / df).astype(np.int64), 0, p.size - 1)
+    # Only true peaks count (the largest bin within +-0.5 Hz): the skirt of a note just outside
+    # the search range is not a line inside it. Each harmonic may sit a little off k * f (the
+    # fundamental is known to ~0.03 Hz), so look +-(1 bin + k * 0.03 Hz) around it.
+    peaks = np.where(p == maximum_filter1d(p, 2 * max(1, int(round(0.5 / df))) + 1), p, 0.0)
+    local = np.empty(idx.shape)
+    for j, k in enumerate(ks):
+        reach = 1 + int(round(k * 0.03 / df))
+        local[:, j] = maximum_filter1d(peaks, 2 * reach + 1)[idx[:, j]]
+    ratio_db = 10 * np.log10(np.maximum(local, 1e-30 * floors) / floors)
+    # Lower harmonics weigh more: hum's energy sits there, and a strong partial of music near a
+    # high harmonic must not pull the common fundamental away from the real lines.
+    best = int(np.argmax((np.clip(ratio_db, 0, 30) / ks).sum(axis=1)))
+    width = max(1, int(round(0.75 / df)))
+    for j, k in enumerate(ks):
+        reach = 1 + int(round(k * 0.03 / df))
+        i0 = idx[best, j]
+        i = max(0, i0 - reach) + int(np.argmax(peaks[max(0, i0 - reach): i0 + reach + 1]))
+        out[0, j] = ratio_db[best, j]
+        out[1, j] = _parabolic(p, i) * df
+        out[2, j] = np.clip(p[max(0, i - width): i + width + 1] - floors[j], 0, None).sum() * df
+    return out
+
+
+@register_detector
+class HumDetector:
+    """Harmonic-comb hum detector (streaming; memory: one 4 s analysis buffer at ~2 kHz per channel,
+    one long-term low-band spectrum, and a few numbers per 2 s segment).
+
+    The signal is low-passed and decimated to ~2 kHz; each 4 s Hann segment (50 % overlap,
+    zero-padded to 0.125 Hz bins, power summed over channels) gives, per family (50, 60 Hz) and
+    harmonic k <= 10, the peak-to-floor, frequency and power of the line at the best common
+    fundamental within +-0.5 Hz (`_comb`). Over segments, a harmonic's evidence is its median
+    peak-to-floor less 6 dB per dB of line-level interquartile range beyond 2 dB (stationarity).
+    The score rests on the 1st or 2nd harmonic alone, or on the second-strongest harmonic (a
+    single high line may be a held note), gated by level (lines below -70 dB are not hum).
+    severity = power of the lines with >= 6 dB evidence over total signal power, dB (-120: none).
+    params: `fundamental` (Hz, refined on the long-term spectrum), `harmonics` (present ones),
+    `peak_to_floor_db` (per present harmonic), `drift_hz` (half the spread of the per-segment
+    fundamental), `family` (50 or 60).
+    Reference: S. J. Godsill and P. J. W. Rayner, Digital Audio Restoration (1998), ch. 1 (hum);
+    P. Welch, IEEE Trans. Audio Electroacoust. 15 (1967) (averaged periodograms).
+    """
+
+    kind = "hum"
+    version = "1"
+
+    def __init__(self, sample_rate: int, channels: int) -> None:
+        self.sample_rate, self.channels = sample_rate, channels
+        self._dec = _Decimator(sample_rate, channels)
+        self.rate = self._dec.rate
+        self._seg = int(round(_SEGMENT_S * self.rate))
+        self._nfft = 1 << int(math.ceil(math.log2(2 * self._seg)))
+        self._buf = np.zeros((channels, 0))
+        self._stats: list[np.ndarray] = []  # per segment: (3, families, harmonics)
+        # 1 s segments over the first seconds, for files too short for three 4 s segments
+        self._sseg = int(round(_SHORT_S * self.rate))
+        self._snfft = 1 << int(math.ceil(math.log2(2 * self._sseg)))
+        self._sbuf = np.zeros((channels, 0))
+        self._short: list[np.ndarray] = []
+        self._ltas = np.zeros(self._nfft // 2 + 1)
+        self._power = 0.0  # sum over channels of sum of squares (full band)
+        self._frames = 0
+
+    def update(self, block: np.ndarray) -> None:
+        x = as_block(block, self.channels)
+        if x.shape[1] == 0:
+            return
+        self._power += float(np.einsum("ij,ij->", x, x))
+        self._frames += x.shape[1]
+        low = self._dec(x)
+        self._buf = np.concatenate([self._buf, low], axis=1)
+        hop = self._seg // 2
+        while self._buf.shape[1] >= self._seg:
+            self._stats.append(self._segment(self._buf[:, : self._seg], self._nfft, keep=True))
+            self._buf = self._buf[:, hop:]
+        if len(self._short) < _SHORT_MAX:
+            self._sbuf = np.concatenate([self._sbuf, low], axis=1)
+            while self._sbuf.shape[1] >= self._sseg and len(self._short) < _SHORT_MAX:
+                self._short.append(self._segment(self._sbuf[:, : self._sseg], self._snfft))
+                self._sbuf = self._sbuf[:, self._sseg // 2:]
+            if len(self._short) >= _SHORT_MAX:
+                self._sbuf = np.zeros((self.channels, 0))
+
+    def _segment(self, seg: np.ndarray, nfft: int, keep: bool = False) -> np.ndarray:
+        w = signal.windows.hann(seg.shape[1], sym=False)
+        spec = np.fft.rfft((seg - seg.mean(axis=1, keepdims=True)) * w, n=nfft, axis=1)
+        p = 2 * (np.abs(spec) ** 2).sum(axis=0) / (self.rate * np.sum(w**2))  # one-sided density
+        df = self.rate / nfft
+        stats = np.zeros((3, len(FAMILIES), MAX_HARMONIC))
+        for fi, f0 in enumerate(FAMILIES):
+            ks = np.arange(1, MAX_HARMONIC + 1)
+            ks = ks[ks * (f0 + _DRIFT) + 10 < 0.4 * self.rate]
+            stats[:, fi, : ks.size] = _comb(p, df, f0, ks)
+        if keep:
+            self._ltas += p
+        return stats
+
+    def finish(self) -> Finding:
+        empty = Finding(self.kind, 0.0, _SEVERITY_FLOOR_DB, "dB", params={})
+        # Stationarity needs three segments: 4 s ones (0.125 Hz bins) when the file is long
+        # enough, else the 1 s ones (0.5 Hz bins); with fewer, evidence is marked down.
+        stats = self._stats if len(self._stats) >= 3 or len(self._short) <= len(self._stats) else self._short
+        if not stats and self._buf.shape[1] >= _MIN_SEGMENT_S * self.rate:
+            n = self._buf.shape[1]
+            stats = [self._segment(self._buf, 1 << int(math.ceil(math.log2(2 * n))))]
+        if not stats or self._power <= 0:
+            return empty
+        total = self._power / self._frames
+        s = np.stack(stats)  # (segments, 3, families, harmonics)
+        line_db = 10 * np.log10(s[:, 2] + 1e-30)
+        spread = np.percentile(line_db, 75, axis=0) - np.percentile(line_db, 25, axis=0)
+        # A line's evidence is its median peak-to-floor, less a steep penalty for a level that
+        # fluctuates between segments (hum: IQR ~1 dB; recurring notes of music: 5 dB and more).
+        evidence = np.median(s[:, 0], axis=0) - _SPREAD_PENALTY * np.clip(spread - _SPREAD_FREE_DB, 0, None)
+        evidence -= _UNCHECKED_DB * max(0, 3 - len(stats))
+        # A line at 50/100 (60/120) Hz is hum on its own; a higher one needs a second harmonic to
+        # back it, since a sustained note can sit within the drift range of one harmonic.
+        top2 = np.sort(evidence, axis=1)[:, -2]
+        strengths = np.maximum(np.maximum(evidence[:, 0], evidence[:, 1]), top2)
+        fam = int(np.argmax(strengths))
+        ev, strength = evidence[fam], float(strengths[fam])
+        line_power = np.median(s[:, 2, fam], axis=0)
+        hum_power = float(line_power[ev >= 6.0].sum())
+        severity = max(_SEVERITY_FLOOR_DB, 10 * math.log10(hum_power / total) if hum_power > 0 else -np.inf)
+        # Lines far below the programme are inaudible (and a synthetic tone's float rounding makes
+        # perfectly stationary lines at -150 dB), so the level gates the evidence.
+        score = logistic((strength - _SCORE_MID_DB) / _SCORE_SCALE_DB) * logistic((severity - _AUDIBLE_DB) / 3.0)
+        present = np.flatnonzero(ev >= _PRESENT_DB)
+        harmonics = [int(k + 1) for k in present]
+        f0, drift = FAMILIES[fam], 0.0
+        if harmonics:
+            ks = np.array(harmonics)
+            kb = int(present[np.argmax(line_power[present])])
+            per_segment = s[:, 1, fam, kb] / (kb + 1)
+            if per_segment.size >= 2:
+                drift = float(np.percentile(per_segment, 95) - np.percentile(per_segment, 5)) / 2
+            long_enough = stats is self._stats and self._ltas.any()
+            freqs = self._refine(f0, ks, drift) if long_enough else np.median(s[:, 1, fam, present], axis=0)
+            weights = line_power[present] * ks**2
+            if weights.sum() > 0:
+                f0 = float(np.sum(weights * freqs / ks) / np.sum(weights))
+        params = {"family": FAMILIES[fam], "fundamental": round(f0, 3), "harmonics": harmonics,
+                  "peak_to_floor_db": [round(float(np.median(s[:, 0, fam, k - 1])), 2) for k in harmonics],
+                  "drift_hz": round(drift, 3)}
+        return Finding(self.kind, float(score), float(severity), "dB", params=params)
+
+    def _refine(self, f0: float, ks: np.ndarray, drift: float) -> np.ndarray:
+        """Each harmonic's frequency on the long-term spectrum: the centroid of its line above the
+        window minimum, within +-(0.5 Hz + k * drift) of the comb's peak."""
+        p, df = self._ltas, self.rate / self._nfft
+        peaks = _comb(p, df, f0, ks)[1]
+        out = []
+        for k, fpk in zip(ks, peaks, strict=True):
+            reach = 0.5 + k * drift
+            i0, i1 = max(int((fpk - reach) / df), 0), min(int((fpk + reach) / df) + 1, p.size)
+            seg = p[i0:i1]
+            wts = np.clip(seg - seg.min(), 0, None) if seg.size else seg
+            out.append(float(np.sum(wts * np.arange(i0, i1)) / np.sum(wts) * df) if wts.sum() > 0 else fpk)
+        return np.array(out)
+
+
+def notch_widths(harmonics: list[int], drift_hz: float, width_hz: float = 1.0) -> list[float]:
+    """-3 dB width of each harmonic's notch: wide enough that a line drifting by k * drift_hz stays
+    at least 20 dB down after the forward-backward pass (width >= 6 x the offset)."""
+    return [max(width_hz, 6.0 * k * drift_hz) for k in harmonics]
+
+
+def _hum_extension(x: np.ndarray, sample_rate: int, freqs: np.ndarray, fit: int, pad: int,
+                   before: bool) -> np.ndarray:
+    """The hum lines alone, continued `pad` samples beyond one end of x (channels, frames).
+
+    Least-squares amplitude and phase of each line over the `fit` samples at that end. Starting a
+    notch filter on the hum's own continuation leaves it nothing to ring on at the file's edges
+    (a plain reflection would, for a second or two).
+    """
+    n = x.shape[1]
+    t_fit = np.arange(n - fit, n) if not before else np.arange(fit)
+    t_pad = np.arange(n, n + pad) if not before else np.arange(-pad, 0)
+    basis = lambda t: np.concatenate([np.cos(2 * np.pi * np.outer(t, freqs) / sample_rate),  # noqa: E731
+                                      np.sin(2 * np.pi * np.outer(t, freqs) / sample_rate)], axis=1)
+    seg = x[:, t_fit]
+    coef, *_ = np.linalg.lstsq(basis(t_fit), seg.T, rcond=None)
+    return (basis(t_pad) @ coef).T
+
+
+def dehum(audio: np.ndarray, sample_rate: int, *, fundamental: float, harmonics: list[int],
+          drift_hz: float = 0.0, width_hz: float = 1.0) -> np.ndarray:
+    """Remove mains hum with a comb of zero-phase notches at the fundamental and its harmonics.
+
+    audio: (channels, frames) float32. Returns the same shape, time-aligned (forward-backward
+    filtering). Each notch is a second-order IIR notch (scipy.signal.iirnotch) of width
+    `notch_widths` (1 Hz when the hum is steady, wider when it drifts), run forward and backward.
+    At both ends the signal is extended by the hum lines' own least-squares continuation, so the
+    notches are settled when the audio starts and hum is removed up to the first and last sample.
+    Reference: RBJ Audio EQ Cookbook notch; F. Gustafsson, "Determining the initial states in
+    forward-backward filtering", IEEE Trans. SP 44 (1996) (sosfiltfilt).
+    """
+    nyq = sample_rate / 2
+    sections, freqs = [], []
+    for k, bw in zip(harmonics, notch_widths(list(harmonics), drift_hz, width_hz), strict=True):
+        f = k * fundamental
+        if 0 < f < 0.95 * nyq:
+            b, a = signal.iirnotch(f, f / bw, fs=sample_rate)
+            sections.append(signal.tf2sos(b, a))
+            freqs.append(f)
+    n = audio.shape[-1]
+    if not sections or n < 2:
+        return audio.astype(np.float32, copy=True)
+    sos = np.concatenate(sections)
+    x = audio.astype(np.float64)
+    fit = min(n, int(sample_rate))
+    if fit >= 4 * len(freqs):
+        pad = int(_EDGE_PAD_S * sample_rate)
+        f = np.array(freqs)
+        x = np.concatenate([_hum_extension(x, sample_rate, f, fit, pad, True), x,
+                            _hum_extension(x, sample_rate, f, fit, pad, False)], axis=1)
+    else:
+        pad = 0
+    padlen = min(x.shape[-1] - 1, 3 * (2 * len(sos) + 1))
+    y = signal.sosfiltfilt(sos, x, axis=-1, padlen=padlen)
+    return y[:, pad: pad + n].astype(np.float32)
+
+
+MIN_NOTCHED = 5
+
+
+def _params(finding: Finding, sample_rate: int) -> dict:
+    """Notch every harmonic up to the highest one found, and at least the first MIN_NOTCHED: a
+    harmonic masked by the programme (so not "present") is still heard once the others are gone,
+    and a 1 Hz notch where there is no hum costs nothing audible."""
+    p = finding.params
+    top = max([MIN_NOTCHED, *[int(k) for k in p["harmonics"]]])
+    return {"fundamental": float(p["fundamental"]), "harmonics": list(range(1, top + 1)),
+            "drift_hz": float(p.get("drift_hz", 0.0))}
+
+
+register_restorer(Restorer("dehum", "hum", dehum, _params, context_s=3.0, version="1"))
