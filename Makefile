@@ -7,7 +7,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install demo test lint clean-demo
+.PHONY: install demo test lint clean-demo corpus bench-quality bench-quality-quick peers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "acetate needs Python 3.11+"'
@@ -25,6 +25,25 @@ demo: $(STAMP)
 ## Run the test suite.
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## Clean speech and music for the benchmark and for training (.corpus/, git-ignored).
+corpus: $(STAMP)
+	bash benchmarks/corpus/install_tools.sh
+	$(BIN)/python benchmarks/corpus/build.py --size bench --out .corpus
+
+## The peers' own virtual environment (benchmarks/peers/.venv).
+peers:
+	bash benchmarks/peers/setup.sh
+
+## acetate against the peers on the held-out test split: benchmarks/results/quality.md (< 40 min).
+bench-quality: corpus peers
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/quality.py
+
+bench-quality-quick: $(STAMP) peers
+	bash benchmarks/corpus/install_tools.sh
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/quality.py --quick --corpus .corpus-quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check catalog ops models pipelines flows tests benchmarks

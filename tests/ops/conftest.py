@@ -1,5 +1,4 @@
-"""Fixtures for the ops tests: clean signals from the simulator with fixed seeds, and a helper
-that feeds a streaming analyser block by block."""
+"""Fixtures for the ops tests: clean signals from the simulator with fixed seeds."""
 
 from __future__ import annotations
 
@@ -7,14 +6,6 @@ import numpy as np
 import pytest
 
 from acetate.ops import degrade
-
-
-def feed(analyser, audio: np.ndarray, block: int | None = None):
-    """Feed `audio` (channels, frames) in blocks of `block` frames (whole if None); return finish()."""
-    step = block or max(1, audio.shape[1])
-    for start in range(0, audio.shape[1], step):
-        analyser.update(audio[:, start:start + step])
-    return analyser.finish()
 
 
 @pytest.fixture(scope="session")

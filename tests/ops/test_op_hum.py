@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import feed
+from ops_feed import feed
 from scipy import signal
 
 from acetate.ops import degrade

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import feed
+from ops_feed import feed
 
 import acetate.ops
 from acetate.ops import degrade

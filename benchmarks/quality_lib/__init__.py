@@ -1,0 +1,1 @@
+"""Building, running and scoring the quality benchmark (`benchmarks/quality.py`)."""
