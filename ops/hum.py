@@ -1,4 +1,5 @@
-"""Mains hum (50 or 60 Hz and harmonics, drifting slowly): detector `hum` and restorer `dehum`.
+"""Mains hum (50 or 60 Hz and harmonics, drifting slowly): detector `hum` and restorer `dehum`
+(adaptive harmonic cancellation, in `hum_cancel`).
 
 Hum is a comb of lines that stay put for the whole recording; notes of music near 50/100 Hz come
 and go. So the detector measures each harmonic's peak against its local spectral floor in every
@@ -15,6 +16,7 @@ from scipy.ndimage import maximum_filter1d
 
 from ._util import as_block, logistic
 from .findings import Finding
+from .hum_cancel import CONTEXT_S, cancel_hum
 from .registry import Restorer, register_detector, register_restorer
 
 FAMILIES = (50.0, 60.0)
@@ -30,7 +32,6 @@ _SPREAD_FREE_DB, _SPREAD_PENALTY = 2.0, 6.0
 _SCORE_MID_DB, _SCORE_SCALE_DB = 10.0, 2.0
 _AUDIBLE_DB = -70.0  # hum level (relative to the signal) scoring half
 _SEVERITY_FLOOR_DB = -120.0
-_EDGE_PAD_S = 2.0  # hum continued past each end: ~6 time constants of a 1 Hz notch
 
 
 class _Decimator:
@@ -198,8 +199,11 @@ class HumDetector:
         evidence -= _UNCHECKED_DB * max(0, 3 - len(stats))
         # A line at 50/100 (60/120) Hz is hum on its own; a higher one needs a second harmonic to
         # back it, since a sustained note can sit within the drift range of one harmonic.
+        # Mains hum and rectifier buzz always carry one of the first three harmonics; a comb of only
+        # upper lines (5th, 8th, 10th, ...) is a chord that happens to sit on the grid.
         top2 = np.sort(evidence, axis=1)[:, -2]
-        strengths = np.maximum(np.maximum(evidence[:, 0], evidence[:, 1]), top2)
+        grounded = evidence[:, :3].max(axis=1) >= _PRESENT_DB
+        strengths = np.maximum(np.maximum(evidence[:, 0], evidence[:, 1]), np.where(grounded, top2, -np.inf))
         fam = int(np.argmax(strengths))
         ev, strength = evidence[fam], float(strengths[fam])
         line_power = np.median(s[:, 2, fam], axis=0)
@@ -242,79 +246,46 @@ class HumDetector:
         return np.array(out)
 
 
-def notch_widths(harmonics: list[int], drift_hz: float, width_hz: float = 1.0) -> list[float]:
-    """-3 dB width of each harmonic's notch: wide enough that a line drifting by k * drift_hz stays
-    at least 20 dB down after the forward-backward pass (width >= 6 x the offset)."""
-    return [max(width_hz, 6.0 * k * drift_hz) for k in harmonics]
-
-
-def _hum_extension(x: np.ndarray, sample_rate: int, freqs: np.ndarray, fit: int, pad: int,
-                   before: bool) -> np.ndarray:
-    """The hum lines alone, continued `pad` samples beyond one end of x (channels, frames).
-
-    Least-squares amplitude and phase of each line over the `fit` samples at that end. Starting a
-    notch filter on the hum's own continuation leaves it nothing to ring on at the file's edges
-    (a plain reflection would, for a second or two).
-    """
-    n = x.shape[1]
-    t_fit = np.arange(n - fit, n) if not before else np.arange(fit)
-    t_pad = np.arange(n, n + pad) if not before else np.arange(-pad, 0)
-    basis = lambda t: np.concatenate([np.cos(2 * np.pi * np.outer(t, freqs) / sample_rate),  # noqa: E731
-                                      np.sin(2 * np.pi * np.outer(t, freqs) / sample_rate)], axis=1)
-    seg = x[:, t_fit]
-    coef, *_ = np.linalg.lstsq(basis(t_fit), seg.T, rcond=None)
-    return (basis(t_pad) @ coef).T
+def max_deviation(drift_hz: float) -> float:
+    """How far (Hz) the tracked fundamental may stray from the detector's: the drift it measured
+    (x3: a 12 s file sees part of a slow cycle) plus 0.15 Hz for its estimate's own error."""
+    return min(0.5, 0.15 + 3.0 * max(0.0, float(drift_hz)))
 
 
 def dehum(audio: np.ndarray, sample_rate: int, *, fundamental: float, harmonics: list[int],
-          drift_hz: float = 0.0, width_hz: float = 1.0) -> np.ndarray:
-    """Remove mains hum with a comb of zero-phase notches at the fundamental and its harmonics.
+          drift_hz: float = 0.0) -> np.ndarray:
+    """Remove mains hum by adaptive harmonic cancellation: track the fundamental, fit each
+    harmonic's slowly varying amplitude, subtract the lines; the programme under them stays.
 
-    audio: (channels, frames) float32. Returns the same shape, time-aligned (forward-backward
-    filtering). Each notch is a second-order IIR notch (scipy.signal.iirnotch) of width
-    `notch_widths` (1 Hz when the hum is steady, wider when it drifts), run forward and backward.
-    At both ends the signal is extended by the hum lines' own least-squares continuation, so the
-    notches are settled when the audio starts and hum is removed up to the first and last sample.
-    Reference: RBJ Audio EQ Cookbook notch; F. Gustafsson, "Determining the initial states in
-    forward-backward filtering", IEEE Trans. SP 44 (1996) (sosfiltfilt).
+    audio: (channels, frames) float32. Returns the same shape, time-aligned. The fundamental is
+    tracked within `max_deviation(drift_hz)` of `fundamental` (harmonic phase discriminators,
+    weighted median over harmonics); each harmonic's complex amplitude is the least-squares fit of
+    the signal onto cos/sin(2 pi k phi(t)) over a ~8 s window (heterodyne, zero-phase low-pass),
+    scaled by a Wiener-style gain against the programme's level beside the line; the model is
+    subtracted. Every step has finite support (`hum_cancel.CONTEXT_S` each side), so windowed
+    processing matches whole-file processing. See `acetate.ops.hum_cancel`.
+    Reference: J. R. Glover, "Adaptive noise canceling applied to sinusoidal interferences",
+    IEEE Trans. ASSP 25 (1977); X. Serra and J. O. Smith, "Spectral modeling synthesis", Computer
+    Music J. 14 (1990) (sinusoidal modelling); S. J. Godsill and P. J. W. Rayner, Digital Audio
+    Restoration (1998), ch. 1 (hum); Y. Ephraim and D. Malah, IEEE Trans. ASSP 32 (1984)
+    (the gain rule, here on line amplitudes).
     """
-    nyq = sample_rate / 2
-    sections, freqs = [], []
-    for k, bw in zip(harmonics, notch_widths(list(harmonics), drift_hz, width_hz), strict=True):
-        f = k * fundamental
-        if 0 < f < 0.95 * nyq:
-            b, a = signal.iirnotch(f, f / bw, fs=sample_rate)
-            sections.append(signal.tf2sos(b, a))
-            freqs.append(f)
-    n = audio.shape[-1]
-    if not sections or n < 2:
-        return audio.astype(np.float32, copy=True)
-    sos = np.concatenate(sections)
-    x = audio.astype(np.float64)
-    fit = min(n, int(sample_rate))
-    if fit >= 4 * len(freqs):
-        pad = int(_EDGE_PAD_S * sample_rate)
-        f = np.array(freqs)
-        x = np.concatenate([_hum_extension(x, sample_rate, f, fit, pad, True), x,
-                            _hum_extension(x, sample_rate, f, fit, pad, False)], axis=1)
-    else:
-        pad = 0
-    padlen = min(x.shape[-1] - 1, 3 * (2 * len(sos) + 1))
-    y = signal.sosfiltfilt(sos, x, axis=-1, padlen=padlen)
-    return y[:, pad: pad + n].astype(np.float32)
+    out = cancel_hum(audio, sample_rate, float(fundamental), [int(k) for k in harmonics],
+                     max_dev=max_deviation(drift_hz))
+    return out.astype(np.float32)
 
 
-MIN_NOTCHED = 5
+MIN_CANCELLED = 5
 
 
 def _params(finding: Finding, sample_rate: int) -> dict:
-    """Notch every harmonic up to the highest one found, and at least the first MIN_NOTCHED: a
-    harmonic masked by the programme (so not "present") is still heard once the others are gone,
-    and a 1 Hz notch where there is no hum costs nothing audible."""
+    """Cancel every harmonic up to the highest one found, and at least the first MIN_CANCELLED:
+    a harmonic masked by the programme (so not "present") is still heard once the others are gone,
+    and where the programme is louder than the line there, the gain leaves it alone."""
     p = finding.params
-    top = max([MIN_NOTCHED, *[int(k) for k in p["harmonics"]]])
+    top = max([MIN_CANCELLED, *[int(k) for k in p["harmonics"]]])
     return {"fundamental": float(p["fundamental"]), "harmonics": list(range(1, top + 1)),
             "drift_hz": float(p.get("drift_hz", 0.0))}
 
 
-register_restorer(Restorer("dehum", "hum", dehum, _params, context_s=3.0, version="1"))
+register_restorer(Restorer("dehum", "hum", dehum, _params, context_s=CONTEXT_S, version="2"))

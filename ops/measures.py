@@ -17,6 +17,8 @@ from .clipping import ClippingDetector
 from .dc import DcOffsetDetector
 from .hum import HumDetector
 
+HUM_FLOOR_DB = -120.0  # hum_db when no hum is found
+
 MEASURE_KEYS = ("snr_db", "hum_db", "clicks_per_min", "clipped_fraction", "bandwidth_hz",
                 "loudness_lufs", "true_peak_dbtp", "dc_offset")
 _SILENT_POWER = 1e-12  # -120 dBFS mean square: nothing to measure
@@ -130,7 +132,7 @@ class Measurer:
 
     snr_db: mean frame power over a minimum-statistics noise floor (10th percentile of 50 ms frame
     powers about the frame mean, from a 0.25 dB histogram): (mean - floor) / floor. Right for speech with pauses,
-    pessimistic for dense music. hum_db: the hum detector's severity. clipped_fraction: the
+    pessimistic for dense music. hum_db: the hum detector's severity where it finds hum, else -120. clipped_fraction: the
     clipping detector's severity. bandwidth_hz: the frequency below which 99 % of the long-term
     spectrum's power above its floor (10th percentile over frequency) lies. loudness_lufs:
     BS.1770-4 integrated. true_peak_dbtp: 4x oversampled peak. dc_offset: max |mean| over channels.
@@ -223,7 +225,9 @@ class Measurer:
         hum = self._hum.finish()
         return {
             "snr_db": None if silent else self._snr(),
-            "hum_db": None if silent else float(hum.severity),
+            # the level of what the detector judges to be hum: a programme's own steady line on the
+            # mains grid is not reported as hum
+            "hum_db": None if silent else float(hum.severity) if hum.score >= 0.5 else HUM_FLOOR_DB,
             "clicks_per_min": None,
             "clipped_fraction": float(self._clip.finish().severity),
             "bandwidth_hz": None if silent else self._bandwidth(),
