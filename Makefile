@@ -7,7 +7,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install demo test lint clean-demo corpus bench-quality bench-quality-quick peers
+.PHONY: install demo test lint clean-demo corpus corpus-train bench-quality bench-quality-quick peers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "acetate needs Python 3.11+"'
@@ -22,14 +22,20 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/acetate demo --dir demo
 
-## Run the test suite.
+## Run the test suite (installs the corpus tools its corpus tests use: TTS voices, fluidsynth).
 test: $(STAMP)
+	bash benchmarks/corpus/install_tools.sh
 	$(BIN)/python -m pytest
 
 ## Clean speech and music for the benchmark and for training (.corpus/, git-ignored).
 corpus: $(STAMP)
 	bash benchmarks/corpus/install_tools.sh
 	$(BIN)/python benchmarks/corpus/build.py --size bench --out .corpus
+
+## The larger training corpus for the models (about 18 minutes on 2 cores).
+corpus-train: $(STAMP)
+	bash benchmarks/corpus/install_tools.sh
+	$(BIN)/python benchmarks/corpus/build.py --size train --out .corpus-train
 
 ## The peers' own virtual environment (benchmarks/peers/.venv).
 peers:
@@ -42,6 +48,7 @@ bench-quality: corpus peers
 
 bench-quality-quick: $(STAMP) peers
 	bash benchmarks/corpus/install_tools.sh
+	$(BIN)/python benchmarks/corpus/build.py --size quick --out .corpus-quick
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/quality.py --quick --corpus .corpus-quick
 
