@@ -32,12 +32,13 @@ from quality_lib.score import score_file  # noqa: E402
 from quality_lib.testset import SETS, build_testset  # noqa: E402
 
 from acetate.catalog.store import read_quality  # noqa: E402
-from acetate.ops.degrade import SEVERITY_RANGES  # noqa: E402
+from acetate.ops.degrade import SEVERITIES, SEVERITY_RANGES  # noqa: E402
 
 PEER_TARGETS = {"denoise": "noise", "declick": "clicks", "declip": "clipping"}
 # Peers too slow to run on every file of their kind here: at most this many files of their kind per
 # (set, content). ffmpeg's adeclip needs minutes per 6 s stereo clip at moderate clipping.
 PEER_FILE_CAP = {"ffmpeg_adeclip": 3}
+PEER_SETS = {"ffmpeg_adeclip": {"16k-mono"}}  # and only where it finishes in seconds, not minutes
 
 
 def ensure_corpus(corpus: Path, size: str, seed: int) -> None:
@@ -71,6 +72,8 @@ def _first_per_group(rows: list[dict], cap: int | None) -> list[dict]:
 def peer_rows(rows: list[dict], name: str, clean_per_group: int) -> list[dict]:
     """The files a peer is run on: its own degradation (alone or combined) and some clean files."""
     kind = peers.PEERS[name]["kind"]
+    if name in PEER_SETS:
+        rows = [r for r in rows if r["set"] in PEER_SETS[name]]
     if kind == "none":
         return rows
     target = [r for r in rows if PEER_TARGETS[kind] in r["kinds"].split(",")]
@@ -109,7 +112,15 @@ def main() -> None:
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--peers", nargs="*", default=None, help="peer names (default: all)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--render-only", action="store_true",
+                    help="rewrite the markdown from the JSON of the last run, without running anything")
+    ap.add_argument("--clips", type=int, default=None,
+                    help="clips per (rate set, content) from the test split (default 8; 3 with --quick)")
     args = ap.parse_args()
+    if args.render_only:
+        saved = json.loads((args.results / f"{_name(args)}.json").read_text())
+        write_markdown(args, saved["rows"], saved["failures"], saved["timings"], saved["peers"], saved["files"])
+        return
 
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -120,7 +131,7 @@ def main() -> None:
     root = args.work / "testset"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    rows = build_testset(args.corpus, root, seed=args.seed, clips_per_group=3 if args.quick else None,
+    rows = build_testset(args.corpus, root, seed=args.seed, clips_per_group=args.clips or (3 if args.quick else 8),
                          max_seconds=6.0).to_pylist()
     timings["testset"] = time.perf_counter() - t
 
@@ -160,8 +171,32 @@ def main() -> None:
     write_results(args, scored, failures, timings, names, len(rows))
 
 
+def _name(args) -> str:
+    return "quality-quick" if args.quick else "quality"
+
+
 def write_results(args, scored: list[dict], failures: list, timings: dict, names: list[str], n_files: int) -> None:
+    """Per-file figures to <name>.json (what a rerun is compared on), then the tables."""
+    args.results.mkdir(parents=True, exist_ok=True)
+    rows = [{k: v for k, v in r.items() if not isinstance(v, bytes)} for r in scored]
+    saved = {"seed": args.seed, "quick": args.quick, "timings": timings, "peers": names, "files": n_files,
+             "failures": [list(f) for f in failures], "rows": rows}
+    (args.results / f"{_name(args)}.json").write_text(json.dumps(saved, indent=0, sort_keys=True, default=str))
+    write_markdown(args, rows, failures, timings, names, n_files)
+
+
+def _severity_table() -> str:
+    header = ["kind", *SEVERITIES]
+    body = [[kind] + ["; ".join(f"{k} {v}" for k, v in SEVERITY_RANGES[kind][sev].items()) for sev in SEVERITIES]
+            for kind in SEVERITY_RANGES]
+    return tables.markdown(header, body)
+
+
+def write_markdown(args, scored: list[dict], failures: list, timings: dict, names: list[str], n_files: int) -> None:
     systems = ["acetate"] + names
+    caps = "".join(f"`{p}` is slow here (minutes per stereo clip), so it ran on at most {n} files of its kind "
+                   f"and {n} clean files per table, in {', '.join(sorted(PEER_SETS[p]))} only. "
+                   for p, n in PEER_FILE_CAP.items() if p in names)
     lines = [
         "# Quality benchmark",
         "",
@@ -170,8 +205,7 @@ def write_results(args, scored: list[dict], failures: list, timings: dict, names
         "clean, with three single degradations and one combination, at moderate severity. Figures are means "
         "over files; Δ = after minus before; **bold** = best in its column. A peer runs only on the "
         "degradation it repairs (plus clean files), so its other columns are empty. `none` leaves every "
-        "file as it is. " + "".join(f"`{p}` is slow here, so it ran on at most {n} files of its kind and {n} "
-                                    "clean files per table. " for p, n in PEER_FILE_CAP.items()),
+        f"file as it is. {caps}SI-SDR is capped at 100 dB (an untouched file).",
         "",
         f"Stage times (s): {', '.join(f'{k} {v:.0f}' for k, v in timings.items())}.",
         "",
@@ -191,16 +225,11 @@ def write_results(args, scored: list[dict], failures: list, timings: dict, names
             lines += [f"## Detection by acetate, {set_name}", "",
                       tables.markdown(*tables.detection_table(rows)), "",
                       f"Content class accuracy (speech vs music): {acc:.3f}" if acc is not None else "", ""]
-    lines += ["## Severity ranges (moderate is used)", "", "```", json.dumps(SEVERITY_RANGES, indent=1, default=str),
-              "```", ""]
+    lines += ["## Severity ranges (the simulator's; this run uses moderate)", "", _severity_table(), ""]
     if failures:
         lines += ["## Failures", ""] + [f"- {s}: {p}: {e[:200]}" for s, p, e in failures[:50]] + [""]
-    args.results.mkdir(parents=True, exist_ok=True)
-    name = "quality-quick" if args.quick else "quality"
-    (args.results / f"{name}.md").write_text("\n".join(lines))
-    raw = [{k: v for k, v in r.items() if not isinstance(v, bytes)} for r in scored]
-    (args.results / f"{name}.json").write_text(json.dumps(raw, indent=0, sort_keys=True, default=str))
-    print(f"wrote {args.results / (name + '.md')}")
+    (args.results / f"{_name(args)}.md").write_text("\n".join(lines))
+    print(f"wrote {args.results / (_name(args) + '.md')}")
 
 
 if __name__ == "__main__":
