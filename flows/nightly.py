@@ -15,7 +15,7 @@ from acetate.catalog import store
 from acetate.catalog.plan import plan, shard
 from acetate.catalog.report import write_report
 from acetate.catalog.scan import scan
-from acetate.pipelines.batch import BatchSummary, process_shard
+from acetate.pipelines.batch import BatchSummary, mark_collisions, process_shard
 from acetate.pipelines.engines import get_engine
 from acetate.pipelines.fingerprint import pipeline_fingerprint
 from acetate.pipelines.item import ItemContext
@@ -81,6 +81,7 @@ def nightly(
     batch_id = store.new_batch_id()
     root_path, catalog = scan_task(source, out, root)
     pending = plan_task(catalog, out, fingerprint, retry_failed, limit)
+    pending = mark_collisions(pending, catalog)
     summary = BatchSummary(batch_id=batch_id, out=out, scanned=catalog.num_rows, pending=pending.num_rows)
     log.info("batch %s: %d catalogued, %d pending (fingerprint %s)",
              batch_id, catalog.num_rows, pending.num_rows, fingerprint)

@@ -16,7 +16,7 @@ import pyarrow as pa
 from acetate.catalog.store import write_quality
 
 from .engines import Engine
-from .item import ItemContext
+from .item import ItemContext, output_collisions
 
 
 @dataclass
@@ -59,3 +59,11 @@ def process_shard(rows: pa.Table | list[Mapping[str, Any]], ctx: ItemContext, en
     if records:
         write_quality(ctx.out, ctx.batch_id, records, part_name=part_name)
     return records
+
+
+def mark_collisions(pending: pa.Table, catalog: pa.Table) -> pa.Table:
+    """Add `output_keeps_suffix` to the pending rows: true where another catalogued source would give
+    the same access-copy name, judged on the whole catalog so the rule does not depend on the batch."""
+    clashing = output_collisions(catalog.column("source_path").to_pylist())
+    flags = pa.array([p in clashing for p in pending.column("source_path").to_pylist()], pa.bool_())
+    return pending.append_column("output_keeps_suffix", flags)

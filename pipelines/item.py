@@ -76,9 +76,19 @@ def source_file(root: str | os.PathLike, rel: str) -> Path:
     return Path(full)
 
 
-def output_rel_path(rel: str, suffix: str) -> str:
-    """OUT-relative path of the access copy: the source's relative path under restored/."""
-    return str(PurePosixPath("restored") / PurePosixPath(rel).with_suffix(suffix))
+def output_rel_path(rel: str, suffix: str, keep_suffix: bool = False) -> str:
+    """OUT-relative path of the access copy: the source's relative path under restored/, its suffix
+    replaced (a.wav -> a.flac), or kept (a.wav -> a.wav.flac) where two sources would share a name."""
+    path = PurePosixPath(rel)
+    return str(PurePosixPath("restored") / (path.with_name(path.name + suffix) if keep_suffix else path.with_suffix(suffix)))
+
+
+def output_collisions(source_paths: list[str]) -> set[str]:
+    """Sources whose access copies would share a name (a.wav and a.flac in one folder)."""
+    by_stem: dict[str, list[str]] = {}
+    for rel in source_paths:
+        by_stem.setdefault(str(PurePosixPath(rel).with_suffix("")).casefold(), []).append(rel)
+    return {rel for group in by_stem.values() if len(group) > 1 for rel in group}
 
 
 def process_item(item: Mapping[str, Any], ctx: ItemContext) -> dict[str, Any]:
@@ -123,7 +133,7 @@ def _process(item: Mapping[str, Any], ctx: ItemContext, base: dict[str, Any], t0
         return _finish(base, t0, status=status, review_reason=review, chain=[], **fields, **timings)
 
     fmt, subtype, suffix = output_format(ch, item.get("subtype"))
-    out_rel = output_rel_path(item["source_path"], suffix)
+    out_rel = output_rel_path(item["source_path"], suffix, bool(item.get("output_keeps_suffix")))
     out_path = Path(ctx.out) / out_rel
     after = Measurer(sr, ch)
     context = int(round(decision.chain.context_s * sr))

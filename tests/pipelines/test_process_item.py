@@ -108,3 +108,22 @@ def test_small_blocks_give_the_same_output_as_one_block(small_archive, tmp_path)
         rec = process_item(row, ItemContext(str(root), str(out), "b", "fp", "local", policy))
         outputs.append(sf.read(out / rec["output_path"])[0])
     assert np.max(np.abs(outputs[0] - outputs[1])) < 1e-4
+
+
+def test_sources_that_would_share_an_output_name_keep_their_suffix(tmp_path):
+    from acetate.pipelines.batch import mark_collisions
+
+    root = tmp_path / "a"
+    root.mkdir()
+    x = (0.3 * np.sin(2 * np.pi * 440 * np.arange(16000) / 16000) + 0.05).astype(np.float32)  # DC offset
+    sf.write(root / "take.wav", x, 16000)
+    sf.write(root / "take.flac", x, 16000)
+    sf.write(root / "other.wav", x, 16000)
+    _, catalog = scan(root)
+    pending = mark_collisions(catalog, catalog)
+    policy = Policy.load()
+    ctx = ItemContext(str(root), str(tmp_path / "out"), "b1", pipeline_fingerprint(policy), "local", policy)
+    outputs = {r["source_path"]: process_item(r, ctx)["output_path"] for r in pending.to_pylist()}
+    assert outputs == {"take.wav": "restored/take.wav.flac", "take.flac": "restored/take.flac.flac",
+                       "other.wav": "restored/other.flac"}
+    assert all((tmp_path / "out" / p).is_file() for p in outputs.values())
