@@ -105,15 +105,25 @@ def run_nightly(**params) -> dict:
 
 @app.command()
 def query(
-    sql: Annotated[str, typer.Argument(help="SQL over the views `quality` and `catalog`.")],
-    out: Out,
+    sql: Annotated[str | None, typer.Argument(help="SQL over the views `quality` and `catalog`, or a canned query's name.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder of earlier runs.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    list_canned: Annotated[bool, typer.Option("--list", help="List the canned queries.")] = False,
 ) -> None:
-    """Answer a question about quality with DuckDB SQL over OUT's Parquet."""
+    """Answer a question about quality with DuckDB SQL (or a canned query) over OUT's Parquet."""
     import duckdb
 
+    from acetate.catalog.canned import CANNED
     from acetate.catalog.query import query as do_query
 
+    if list_canned:
+        for q in CANNED.values():
+            out_console.print(f"[bold]{q.name}[/bold]  {q.question}\n    {q.sql}")
+        return
+    if sql is None or out is None:
+        raise _fail("give SQL (or a canned query's name) and --out, or --list")
+    if sql in CANNED:
+        sql = CANNED[sql].sql
     try:
         result = do_query(out, sql)
     except duckdb.Error as exc:

@@ -71,3 +71,21 @@ def test_cli_usage_errors_exit_2(tmp_path):
     assert runner.invoke(app, ["run", str(tmp_path / "missing"), "--out", str(tmp_path)]).exit_code == 2
     assert runner.invoke(app, ["run", str(tmp_path), "--out", str(tmp_path), "--engine", "spark"]).exit_code == 2
     assert runner.invoke(app, ["query", "--out", str(tmp_path), "SELECT * FROM nowhere"]).exit_code == 2
+
+
+def test_every_canned_query_runs_on_a_batch(broken_archive, tmp_path, prefect_server):
+    from acetate.catalog.canned import CANNED
+
+    out = tmp_path / "out"
+    nightly(source=str(broken_archive), out=str(out), engine="local")
+    runner = CliRunner()
+    listing = runner.invoke(app, ["query", "--list"])
+    assert listing.exit_code == 0 and all(name in listing.stdout for name in CANNED)
+    for name, canned in CANNED.items():
+        assert query(out, canned.sql).num_columns > 0, name
+        result = runner.invoke(app, ["query", name, "--out", str(out), "--format", "json"])
+        assert result.exit_code == 0, (name, result.output)
+    statuses = {r["status"]: r["items"] for r in query(out, CANNED["status"].sql).to_pylist()}
+    assert statuses == {"restored": 3, "clean": 2, "failed": 1}
+    failures = query(out, CANNED["failures"].sql).to_pylist()
+    assert failures[0]["items"] == 1 and failures[0]["example"] == "transfers/broken.wav"
