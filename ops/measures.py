@@ -8,6 +8,8 @@ histograms, running sums, one long-term spectrum, and one number per 100 ms for 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from scipy import signal
@@ -143,13 +145,18 @@ class Measurer:
     _NFFT = 2048
     _DB_LO, _DB_STEP, _DB_BINS = -160.0, 0.25, 760
 
-    def __init__(self, sample_rate: int, channels: int) -> None:
+    def __init__(self, sample_rate: int, channels: int, shared: Mapping[str, Any] | None = None) -> None:
+        """shared: detectors (by kind) that the caller already feeds the same blocks; their results are
+        reused instead of running a second hum, clipping or DC detector over the file."""
         self.sample_rate, self.channels = sample_rate, channels
-        self._hum = HumDetector(sample_rate, channels)
-        self._clip = ClippingDetector(sample_rate, channels)
-        self._dc = DcOffsetDetector(sample_rate, channels)
+        shared = shared or {}
+        self._hum = shared.get("hum") or HumDetector(sample_rate, channels)
+        self._clip = shared.get("clipping") or ClippingDetector(sample_rate, channels)
+        self._dc = shared.get("dc_offset") or DcOffsetDetector(sample_rate, channels)
         self._loud = Loudness(sample_rate, channels)
         self._tp = TruePeak(sample_rate, channels)
+        self._fed = [p for p in (self._hum, self._clip, self._dc) if p not in shared.values()]
+        self._fed += [self._loud, self._tp]
         self._frame = max(1, int(round(self._FRAME_S * sample_rate)))
         self._hist = np.zeros(self._DB_BINS, dtype=np.int64)
         self._frame_buf = np.zeros((channels, 0))
@@ -162,7 +169,7 @@ class Measurer:
         x = as_block(block, self.channels)
         if x.shape[1] == 0:
             return
-        for part in (self._hum, self._clip, self._dc, self._loud, self._tp):
+        for part in self._fed:
             part.update(x)
         buf = np.concatenate([self._frame_buf, x], axis=1)
         n = buf.shape[1] // self._frame * self._frame

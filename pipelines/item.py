@@ -53,7 +53,7 @@ def analyze(blocks, sample_rate: int, channels: int) -> Analysis:
     load_all()
     detectors = [cls(sample_rate, channels) for cls in DETECTORS.values()]
     content = ContentAnalyzer(sample_rate, channels)
-    measurer = Measurer(sample_rate, channels)
+    measurer = Measurer(sample_rate, channels, shared={d.kind: d for d in detectors})
     for block in blocks:
         for d in detectors:
             d.update(block)
