@@ -6,6 +6,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from acetate.catalog import store
 from acetate.catalog.query import connect
@@ -13,13 +14,20 @@ from acetate.catalog.query import connect
 CHUNK_BYTES = 1 << 20
 
 
-def sha256_file(path: str | os.PathLike, chunk: int = CHUNK_BYTES) -> str:
-    """Hex SHA-256 of a file, read in bounded chunks."""
+def sha256_stream(fh: BinaryIO, chunk: int = CHUNK_BYTES) -> str:
+    """Hex SHA-256 of an open binary file from its position to the end, in one reused buffer."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while data := fh.read(chunk):
-            h.update(data)
+    buf = bytearray(chunk)
+    view = memoryview(buf)
+    while n := fh.readinto(buf):
+        h.update(view[:n])
     return h.hexdigest()
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = CHUNK_BYTES) -> str:
+    """Hex SHA-256 of a file, read-only, in bounded chunks."""
+    with open(path, "rb", buffering=0) as fh:
+        return sha256_stream(fh, chunk)
 
 
 @dataclass

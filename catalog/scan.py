@@ -38,6 +38,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import soundfile as sf
 
+from acetate.catalog.fixity import sha256_stream
 from acetate.catalog.schema import CATALOG_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -276,22 +277,18 @@ class _FileInfo:
 def _hash_and_probe(real: str) -> _FileInfo:
     """Hash a file (read-only, streamed) and read its audio header. Never raises."""
     info = _FileInfo()
-    buf = bytearray(CHUNK_BYTES)
-    view = memoryview(buf)
-    h = hashlib.sha256()
     try:
         with open(real, "rb", buffering=0) as f:
             st = os.fstat(f.fileno())
             info.size, info.mtime_ns = st.st_size, st.st_mtime_ns
-            while n := f.readinto(buf):
-                h.update(view[:n])
+            digest = sha256_stream(f, CHUNK_BYTES)
     except FileNotFoundError:
         info.error = "file not found"
         return info
     except OSError as exc:
         info.error = f"unreadable file: {exc.strerror or exc}"
         return info
-    info.sha256 = h.hexdigest()
+    info.sha256 = digest
     try:
         ai = sf.info(real)
     except Exception as exc:  # libsndfile reports every failure as a RuntimeError/LibsndfileError
