@@ -38,6 +38,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import soundfile as sf
 
+from acetate.catalog import store
 from acetate.catalog.fixity import sha256_stream
 from acetate.catalog.schema import CATALOG_SCHEMA
 
@@ -505,3 +506,11 @@ def _build_table(
 def _first_folder(source_path: str) -> str | None:
     head, sep, _ = source_path.partition("/")
     return head if sep and head not in ("", "..") and not posixpath.isabs(source_path) else None
+
+
+def rescan(source: str | Path, out: str | Path, *, root: Path | None = None,
+           progress: Callable[[int, int], None] | None = None) -> tuple[Path, pa.Table]:
+    """Scan SOURCE against OUT's last catalog snapshot (rehashing only what changed) and store the new one."""
+    root_path, table = scan(source, root=root, previous=store.read_catalog(out), progress=progress)
+    store.write_catalog(out, table)
+    return root_path, table

@@ -35,16 +35,13 @@ def scan(
     root: Annotated[Path | None, typer.Option(help="Archive root for a manifest (default: its folder).")] = None,
 ) -> None:
     """Catalog SOURCE (sizes, audio info, SHA-256) into OUT/catalog/, rehashing only what changed."""
-    from acetate.catalog import store
-    from acetate.catalog.scan import scan as do_scan
+    from acetate.catalog.scan import rescan
 
     if not source.exists():
         raise _fail(f"{source} does not exist")
     with RichProgress() as bar:
         bar.stage("scan", None)
-        _, table = do_scan(source, root=root, previous=store.read_catalog(out),
-                           progress=bar.position)
-    store.write_catalog(out, table)
+        _, table = rescan(source, out, root=root, progress=bar.position)
     errors = sum(1 for e in table.column("error").to_pylist() if e)
     out_console.print(f"{table.num_rows} entries catalogued in {out / 'catalog'} ({errors} with errors)")
 

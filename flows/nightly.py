@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from acetate.catalog import store
 from acetate.catalog.plan import plan, shard
 from acetate.catalog.report import write_report
-from acetate.catalog.scan import scan
+from acetate.catalog.scan import rescan
 from acetate.pipelines.batch import BatchSummary, mark_collisions, process_shard
 from acetate.pipelines.engines import get_engine
 from acetate.pipelines.fingerprint import pipeline_fingerprint
@@ -37,11 +37,8 @@ _task = {"cache_policy": NO_CACHE, "persist_result": False}
 
 @task(name="scan", retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, **_task)
 def scan_task(source: str, out: str, root: str | None):
-    previous = store.read_catalog(out)
     progress.sink.stage("scan", None)
-    root_path, table = scan(source, root=root, previous=previous,
-                            progress=progress.sink.position)
-    store.write_catalog(out, table)
+    root_path, table = rescan(source, out, root=root, progress=progress.sink.position)
     return str(root_path), table
 
 
