@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: <kind>_severity, dropouts_s and wow_pct measures
 
 KINDS: tuple[str, ...] = ("noise", "hum", "clicks", "clipping", "bandwidth", "dropouts", "wow", "dc_offset")
 STATUSES: tuple[str, ...] = ("restored", "clean", "needs_review", "failed", "skipped")
@@ -24,6 +24,20 @@ MEASURES: dict[str, str] = {
     "bandwidth_hz": "Hz",
     "loudness_lufs": "LUFS (BS.1770)",
     "true_peak_dbtp": "dBTP",
+    "dc_offset": "fraction of full scale",
+    "dropouts_s": "s (total length of dropouts)",
+    "wow_pct": "% (peak speed deviation, wow and flutter)",
+}
+
+# The physical unit of each detector's severity (`<kind>_severity`), so readers need not guess.
+SEVERITY_UNITS: dict[str, str] = {
+    "noise": "dB SNR",
+    "hum": "dB relative to signal power",
+    "clicks": "clicks per minute",
+    "clipping": "fraction of samples",
+    "bandwidth": "Hz (effective bandwidth)",
+    "dropouts": "s (total length)",
+    "wow": "% (peak speed deviation)",
     "dc_offset": "fraction of full scale",
 }
 
@@ -84,7 +98,8 @@ def _quality_fields() -> list[pa.Field]:
         pa.field("content_score", pa.float64()),
     ]
     for kind in KINDS:
-        fields += [pa.field(f"has_{kind}", pa.bool_()), pa.field(f"{kind}_score", pa.float64())]
+        fields += [pa.field(f"has_{kind}", pa.bool_()), pa.field(f"{kind}_score", pa.float64()),
+                   pa.field(f"{kind}_severity", pa.float64())]
     fields.append(pa.field("chain", pa.list_(CHAIN_STEP)))
     for name in MEASURES:
         fields += [pa.field(f"{name}_before", pa.float64()), pa.field(f"{name}_after", pa.float64())]

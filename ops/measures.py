@@ -18,11 +18,15 @@ from ._util import as_block
 from .clipping import ClippingDetector
 from .dc import DcOffsetDetector
 from .hum import HumDetector
+from .registry import DETECTORS, load_all
 
 HUM_FLOOR_DB = -120.0  # hum_db when no hum is found
 
 MEASURE_KEYS = ("snr_db", "hum_db", "clicks_per_min", "clipped_fraction", "bandwidth_hz",
-                "loudness_lufs", "true_peak_dbtp", "dc_offset")
+                "loudness_lufs", "true_peak_dbtp", "dc_offset", "dropouts_s", "wow_pct")
+# Measures that are a registered detector's severity (its unit is the measure's): filled once a
+# detector for the kind exists, None before, so a new detector module needs no edit here.
+SEVERITY_MEASURES = {"clicks_per_min": "clicks", "dropouts_s": "dropouts", "wow_pct": "wow"}
 _SILENT_POWER = 1e-12  # -120 dBFS mean square: nothing to measure
 
 
@@ -138,7 +142,8 @@ class Measurer:
     clipping detector's severity. bandwidth_hz: the frequency below which 99 % of the long-term
     spectrum's power above its floor (10th percentile over frequency) lies. loudness_lufs:
     BS.1770-4 integrated. true_peak_dbtp: 4x oversampled peak. dc_offset: max |mean| over channels.
-    clicks_per_min: None until a click detector exists.
+    clicks_per_min, dropouts_s, wow_pct: the severity of the `clicks`, `dropouts` and `wow`
+    detectors (SEVERITY_MEASURES), None while no detector of that kind is registered.
     """
 
     _FRAME_S = 0.05
@@ -153,9 +158,13 @@ class Measurer:
         self._hum = shared.get("hum") or HumDetector(sample_rate, channels)
         self._clip = shared.get("clipping") or ClippingDetector(sample_rate, channels)
         self._dc = shared.get("dc_offset") or DcOffsetDetector(sample_rate, channels)
+        load_all()
+        self._severity = {m: shared.get(kind) or DETECTORS[kind](sample_rate, channels)
+                          for m, kind in SEVERITY_MEASURES.items() if kind in DETECTORS}
         self._loud = Loudness(sample_rate, channels)
         self._tp = TruePeak(sample_rate, channels)
-        self._fed = [p for p in (self._hum, self._clip, self._dc) if p not in shared.values()]
+        own = (self._hum, self._clip, self._dc, *self._severity.values())
+        self._fed = [p for p in own if p not in shared.values()]
         self._fed += [self._loud, self._tp]
         self._frame = max(1, int(round(self._FRAME_S * sample_rate)))
         self._hist = np.zeros(self._DB_BINS, dtype=np.int64)
@@ -241,7 +250,9 @@ class Measurer:
             "loudness_lufs": self._loud.finish(),
             "true_peak_dbtp": self._tp.finish(),
             "dc_offset": float(self._dc.finish().severity),
-        }
+            "dropouts_s": None,
+            "wow_pct": None,
+        } | {m: float(d.finish().severity) for m, d in self._severity.items()}
 
 
 def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:

@@ -167,6 +167,8 @@ def _analysis_fields(analysis: Analysis, decision: Decision) -> dict[str, Any]:
     for kind, hit in decision.found.items():
         fields[f"has_{kind}"] = hit
         fields[f"{kind}_score"] = decision.scores[kind]
+        if kind in analysis.findings:
+            fields[f"{kind}_severity"] = float(analysis.findings[kind].severity)
     fields.update({f"{m}_before": v for m, v in analysis.measures.items() if m in MEASURES})
     return fields
 

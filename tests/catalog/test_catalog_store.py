@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from acetate.catalog.query import connect, query
-from acetate.catalog.schema import CATALOG_SCHEMA, QUALITY_SCHEMA, quality_record, records_to_table
+from acetate.catalog.schema import CATALOG_SCHEMA, QUALITY_SCHEMA, SCHEMA_VERSION, quality_record, records_to_table
 from acetate.catalog.store import (
     new_batch_id,
     read_catalog,
@@ -53,7 +53,7 @@ def test_write_read_quality_round_trip(tmp_path: Path) -> None:
     assert [(r["item_id"], r["status"], r["batch_id"]) for r in rows] == [
         ("id0001", "restored", "b1"), ("id0002", "clean", "b1"), ("id0003", "failed", "b2")]
     assert rows[0]["chain"] == CHAIN
-    assert rows[0]["schema_version"] == 1
+    assert rows[0]["schema_version"] == SCHEMA_VERSION
     assert read_quality(tmp_path, "b2").num_rows == 1
 
 
