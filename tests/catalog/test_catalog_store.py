@@ -10,7 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from acetate.catalog.query import connect, query
-from acetate.catalog.schema import CATALOG_SCHEMA, QUALITY_SCHEMA, SCHEMA_VERSION, quality_record, records_to_table
+from acetate.catalog.schema import (
+    CATALOG_SCHEMA,
+    QUALITY_SCHEMA,
+    SCHEMA_VERSION,
+    quality_record,
+    records_to_table,
+)
 from acetate.catalog.store import (
     new_batch_id,
     read_catalog,
