@@ -22,9 +22,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/acetate demo --dir demo
 
-## Run the test suite (installs the corpus tools its corpus tests use: TTS voices, fluidsynth).
+## Run the test suite (installs the corpus tools its corpus tests use: TTS voices, fluidsynth; and
+## Debian's Chromium for the report's browser test).
 test: $(STAMP)
 	bash benchmarks/corpus/install_tools.sh
+	bash tests/install_browser.sh
 	$(BIN)/python -m pytest
 
 ## Clean speech and music for the benchmark and for training (.corpus/, git-ignored).

@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2  # 2: <kind>_severity, dropouts_s and wow_pct measures
+SCHEMA_VERSION = 2  # 2: <kind>_severity, dropouts_s and wow_pct measures, coding_history
 
 KINDS: tuple[str, ...] = ("noise", "hum", "clicks", "clipping", "bandwidth", "dropouts", "wow", "dc_offset")
 STATUSES: tuple[str, ...] = ("restored", "clean", "needs_review", "failed", "skipped")
@@ -109,6 +109,8 @@ def _quality_fields() -> list[pa.Field]:
         pa.field("acetate_version", pa.string()),
         pa.field("engine", pa.string()),
         pa.field("worker", pa.string()),
+        # the CodingHistory text written into the access copy (FLAC tag / BWF bext); null without one
+        pa.field("coding_history", pa.string()),
     ]
     return fields
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from .provenance import Provenance, reserve_tag_space, write_provenance
+
 # FLAC holds at most 8 channels and 24-bit integers; wider sources fall back to 32-bit float WAV.
 _FLAC_SUBTYPES = {"PCM_S8": "PCM_S8", "PCM_U8": "PCM_S8", "PCM_16": "PCM_16"}
 _FLAC_MAX_CHANNELS = 8
@@ -88,14 +90,20 @@ class AtomicAudioWriter:
 
     Used as a context manager: leaving the block without commit (an exception) deletes the temp file.
     Integer formats are clipped to [-1, 1] explicitly rather than wrapped by the encoder.
+    provenance: stamped into the temp file (FLAC tags or a bext chunk) before the rename, so the
+    file under its real name always carries it and a hash taken after commit covers it.
     """
 
-    def __init__(self, path: Path, sample_rate: int, channels: int, fmt: str, subtype: str) -> None:
+    def __init__(self, path: Path, sample_rate: int, channels: int, fmt: str, subtype: str,
+                 provenance: Provenance | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
         self._file = sf.SoundFile(self.tmp, "w", samplerate=sample_rate, channels=channels,
                                   format=fmt, subtype=subtype)
+        self._fmt, self.provenance = fmt, provenance
+        if provenance is not None:
+            reserve_tag_space(self._file, fmt)
         self._float = subtype in ("FLOAT", "DOUBLE")
         self.frames = 0
         self.clipped_samples = 0
@@ -111,6 +119,8 @@ class AtomicAudioWriter:
 
     def commit(self) -> None:
         self._file.close()
+        if self.provenance is not None:
+            write_provenance(self.tmp, self._fmt, self.provenance)
         with open(self.tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(self.tmp, self.path)

@@ -25,6 +25,7 @@ from acetate.ops.registry import DETECTORS, load_all
 from .audio_io import AtomicAudioWriter, output_format, read_blocks, read_windows
 from .fingerprint import acetate_version
 from .policy import Policy
+from .provenance import Provenance
 from .route import Decision, decide
 
 
@@ -137,7 +138,8 @@ def _process(item: Mapping[str, Any], ctx: ItemContext, base: dict[str, Any], t0
     out_path = Path(ctx.out) / out_rel
     after = Measurer(sr, ch)
     context = int(round(decision.chain.context_s * sr))
-    with AtomicAudioWriter(out_path, sr, ch, fmt, subtype) as writer:
+    prov = Provenance.from_record({**base, "chain": decision.chain.describe()}, item.get("subtype"), subtype)
+    with AtomicAudioWriter(out_path, sr, ch, fmt, subtype, provenance=prov) as writer:
         for win in read_windows(src, block, context):
             restored = decision.chain(win.audio, sr)[:, win.keep]
             writer.write(restored)
@@ -156,6 +158,7 @@ def _process(item: Mapping[str, Any], ctx: ItemContext, base: dict[str, Any], t0
         review_reason=review,
         output_path=out_rel,
         output_sha256=sha256_file(out_path),
+        coding_history=prov.coding_history,
         chain=decision.chain.describe(),
         restore_s=t_restored - t_analyzed,
         **fields, **timings,
