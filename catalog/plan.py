@@ -9,18 +9,78 @@ pending: new files, changed files (new hash), files processed under another fing
 
 Catalog rows with a non-null `error` are planned like any other: the engine must not open them and
 records them as `failed` with that error, so they show in the quality data and reports.
+
+At archive scale the batch plans to a file: `plan_to_file` writes the pending rows (plus any extra
+columns computed in SQL over the whole catalog) to a Parquet file in slices, and `PendingPlan.shards`
+reads it back one shard at a time, so a million pending items never sit in memory as Python rows.
+The join itself runs in DuckDB over Arrow (no Python loop over rows).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from acetate.catalog.query import quality_source_sql
 from acetate.catalog.schema import TERMINAL_STATUSES
+
+_KEYS = "_acetate_plan_keys"
+_WRITE_ROWS = 50_000  # pending rows taken from the catalog and written per slice
+
+
+def pending_rows(
+    catalog: pa.Table,
+    out: str | Path | None,
+    fingerprint: str,
+    *,
+    retry_failed: bool = False,
+    limit: int | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> pa.Table:
+    """Catalog row numbers (`_row`, int64, ascending) of the pending items, plus one column per
+    `extra` entry: name -> a DuckDB expression over the catalog's `source_path` and `sha256`,
+    evaluated over the whole catalog before the anti-join (window functions allowed).
+    out=None: no quality dataset, every row is pending."""
+    if limit is not None and limit < 0:
+        raise ValueError("limit must be >= 0")
+    extra = dict(extra or {})
+    keys = pa.table({
+        "_row": pa.array(np.arange(catalog.num_rows, dtype=np.int64)),
+        "source_path": catalog["source_path"],
+        "sha256": catalog["sha256"],
+    })
+    extra_sql = "".join(f', {expr} AS "{name}"' for name, expr in extra.items())
+    extra_cols = "".join(f', k."{name}"' for name in extra)
+    source = quality_source_sql(out) if catalog.num_rows and out is not None else None
+    statuses = [s for s in TERMINAL_STATUSES if not (retry_failed and s == "failed")]
+    limit_sql = f"LIMIT {int(limit)}" if limit is not None else ""
+    if source is None:
+        join, params = "", {}
+    else:
+        join = f"""
+        ANTI JOIN (
+            SELECT DISTINCT source_path, source_sha256
+            FROM {source}
+            WHERE pipeline_fingerprint = $fingerprint AND list_contains($statuses, status)
+        ) AS d ON k.source_path = d.source_path AND k.sha256 IS NOT DISTINCT FROM d.source_sha256"""
+        params = {"fingerprint": fingerprint, "statuses": statuses}
+    sql = f"""
+        WITH k AS (SELECT _row, source_path, sha256{extra_sql} FROM {_KEYS})
+        SELECT k._row{extra_cols} FROM k {join}
+        ORDER BY k._row {limit_sql}
+    """
+    con = duckdb.connect()
+    try:
+        con.register(_KEYS, keys)
+        return con.sql(sql, params=params or None).to_arrow_table()
+    finally:
+        con.close()
 
 
 def plan(
@@ -32,41 +92,59 @@ def plan(
     limit: int | None = None,
 ) -> pa.Table:
     """The pending rows of `catalog`, in catalog order, same columns and types (at most `limit`)."""
-    if limit is not None and limit < 0:
-        raise ValueError("limit must be >= 0")
-    source = quality_source_sql(out)
-    if source is None or catalog.num_rows == 0:
-        return catalog if limit is None else catalog.slice(0, limit)
+    rows = pending_rows(catalog, out, fingerprint, retry_failed=retry_failed, limit=limit)
+    return catalog.take(rows["_row"])
 
-    statuses = [s for s in TERMINAL_STATUSES if not (retry_failed and s == "failed")]
-    keys = pa.table(
-        {
-            "_row": pa.array(np.arange(catalog.num_rows, dtype=np.int64)),
-            "source_path": catalog["source_path"],
-            "sha256": catalog["sha256"],
-        }
-    )
-    limit_sql = f"LIMIT {int(limit)}" if limit is not None else ""
-    sql = f"""
-        WITH done AS (
-            SELECT DISTINCT source_path, source_sha256
-            FROM {source}
-            WHERE pipeline_fingerprint = $fingerprint AND list_contains($statuses, status)
-        )
-        SELECT k._row
-        FROM _acetate_plan_keys AS k
-        ANTI JOIN done AS d
-          ON k.source_path = d.source_path AND k.sha256 IS NOT DISTINCT FROM d.source_sha256
-        ORDER BY k._row
-        {limit_sql}
-    """
-    con = duckdb.connect()
-    try:
-        con.register("_acetate_plan_keys", keys)
-        rows = con.execute(sql, {"fingerprint": fingerprint, "statuses": statuses}).fetchnumpy()["_row"]
-    finally:
-        con.close()
-    return catalog.take(pa.array(np.asarray(rows, dtype=np.int64)))
+
+@dataclass(frozen=True)
+class PendingPlan:
+    """A batch's pending rows on disk (catalog columns + extra columns), read back shard by shard."""
+
+    path: Path
+    rows: int
+
+    def shards(self, size: int) -> Iterator[pa.Table]:
+        """Consecutive tables of at most `size` rows, read lazily (one row group at a time)."""
+        if size < 1:
+            raise ValueError("shard size must be >= 1")
+        if self.rows == 0:
+            return
+        with pq.ParquetFile(self.path) as f:
+            for batch in f.iter_batches(batch_size=size):
+                yield pa.Table.from_batches([batch])
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def plan_to_file(
+    catalog: pa.Table,
+    out: str | Path,
+    fingerprint: str,
+    dest: str | Path,
+    *,
+    retry_failed: bool = False,
+    limit: int | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> PendingPlan:
+    """Write the pending rows of `catalog` (catalog order, its columns and types, then the `extra`
+    columns) to the Parquet file `dest`, slice by slice; see `pending_rows` for `extra`."""
+    picked = pending_rows(catalog, out, fingerprint, retry_failed=retry_failed, limit=limit, extra=extra)
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    schema = catalog.schema
+    for name in picked.column_names[1:]:
+        schema = schema.append(picked.schema.field(name))
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for start in range(0, picked.num_rows, _WRITE_ROWS):
+            part = picked.slice(start, _WRITE_ROWS)
+            rows = catalog.take(part["_row"])
+            for name in part.column_names[1:]:
+                rows = rows.append_column(schema.field(name), part[name])
+            writer.write_table(rows, row_group_size=_WRITE_ROWS)
+    tmp.replace(dest)
+    return PendingPlan(dest, picked.num_rows)
 
 
 def shard(table: pa.Table, size: int) -> list[pa.Table]:

@@ -7,6 +7,10 @@
 Every file is written under a temporary name that starts with `.` and does not end in `.parquet`,
 in the same folder, then moved into place with `os.replace`, so readers (this module, DuckDB globs
 over `*.parquet`) never see a half-written file. Readers also skip any name starting with `.` or `_`.
+
+A batch streams its records through `QualityWriter`: records are buffered and published as part
+files of many rows (row groups of `row_group_rows`), so memory stays bounded, the dataset does not
+get one file per item, and a crash loses at most the records not yet published.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -64,11 +69,11 @@ def _visible(name: str) -> bool:
     return not name.startswith((".", "_"))
 
 
-def _atomic_write_parquet(table: pa.Table, dest: Path) -> Path:
+def _atomic_write_parquet(table: pa.Table, dest: Path, row_group_rows: int | None = None) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:12]}.tmp"
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_rows)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, dest)
@@ -110,6 +115,85 @@ def write_quality(
         table = records_to_table(list(table_or_records))
     dest = quality_dir(out) / f"{BATCH_PREFIX}{batch_id}" / f"part-{part_name}.parquet"
     return _atomic_write_parquet(table, dest)
+
+
+class QualityWriter:
+    """Streams one writer's records into a batch: OUT/quality/batch_id=<id>/part-<prefix>-<token>-<n>.parquet.
+
+    Records are buffered and published (written under a hidden name, then renamed into place) when
+    `rows_per_part` are buffered, when the oldest buffered record is `flush_seconds` old (checked as
+    records arrive), and on `close()`. At most `rows_per_part` records are held; a crash loses only
+    those. The random token keeps the parts of a retried shard apart from an earlier attempt's.
+    """
+
+    def __init__(self, out: str | Path, batch_id: str, prefix: str, *, rows_per_part: int = 500,
+                 flush_seconds: float = 300.0, row_group_rows: int = 10_000) -> None:
+        if rows_per_part < 1:
+            raise ValueError("rows_per_part must be >= 1")
+        self.out, self.batch_id = out, _check_name("batch_id", batch_id)
+        self.prefix = _check_name("part prefix", prefix)
+        self.rows_per_part, self.flush_seconds, self.row_group_rows = rows_per_part, flush_seconds, row_group_rows
+        self.token = uuid.uuid4().hex[:8]
+        self.parts: list[Path] = []
+        self.rows_written = 0
+        self._buffer: list[Mapping[str, Any]] = []
+        self._oldest = 0.0
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        if not self._buffer:
+            self._oldest = time.monotonic()
+        self._buffer.append(record)
+        if len(self._buffer) >= self.rows_per_part or time.monotonic() - self._oldest >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> Path | None:
+        """Publish the buffered records as one part; None when there is nothing buffered."""
+        if not self._buffer:
+            return None
+        table = records_to_table(list(self._buffer))
+        name = f"part-{self.prefix}-{self.token}-{len(self.parts):05d}.parquet"
+        dest = quality_dir(self.out) / f"{BATCH_PREFIX}{self.batch_id}" / name
+        _atomic_write_parquet(table, dest, self.row_group_rows)
+        self.parts.append(dest)
+        self.rows_written += len(self._buffer)
+        self._buffer = []
+        return dest
+
+    def close(self) -> None:
+        self.flush()
+
+    def __enter__(self) -> QualityWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()  # also on error: what was processed is kept, so a retry skips it
+
+
+def recorded_items(out: str | Path, batch_id: str, prefix: str) -> set[str]:
+    """item_ids already published in a batch by writers with this prefix (an earlier attempt of a shard)."""
+    bdir = quality_dir(out) / f"{BATCH_PREFIX}{batch_id}"
+    paths = sorted(bdir.glob(f"part-{prefix}-*.parquet")) if bdir.is_dir() else []
+    return {i for p in paths if _visible(p.name) for i in pq.read_table(p, columns=["item_id"])["item_id"].to_pylist()}
+
+
+def sweep_debris(out: str | Path) -> int:
+    """Remove what crashed writers left in the quality dataset (hidden temporary parts, Beam staging
+    folders). Only safe while holding OUT's lock (catalog.lock): no live writer then. Returns how
+    many entries were removed."""
+    qdir = quality_dir(out)
+    removed = 0
+    if not qdir.is_dir():
+        return 0
+    for entry in qdir.iterdir():
+        if entry.is_dir() and entry.name.startswith(".staging-"):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+        elif entry.is_dir() and entry.name.startswith(BATCH_PREFIX):
+            for f in entry.iterdir():
+                if f.name.startswith(".") and f.name.endswith(".tmp"):
+                    f.unlink(missing_ok=True)
+                    removed += 1
+    return removed
 
 
 def quality_parts(out: str | Path, batch_id: str | None = None) -> list[tuple[str, Path]]:

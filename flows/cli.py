@@ -46,51 +46,99 @@ def scan(
     out_console.print(f"{table.num_rows} entries catalogued in {out / 'catalog'} ({errors} with errors)")
 
 
-@app.command()
-def run(
-    source: Annotated[Path, typer.Argument(help="Archive folder, or a CSV/Parquet manifest with a `path` column.")],
-    out: Out,
-    engine: Annotated[str, typer.Option(help="ray (default), beam or local.")] = "ray",
-    workers: Annotated[int | None, typer.Option(help="Parallel workers (default: one per CPU).")] = None,
-    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: local Ray).")] = None,
-    runner: Annotated[str, typer.Option(help="Beam runner for --engine beam.")] = "DirectRunner",
-    policy: Annotated[Path | None, typer.Option(help="Routing policy TOML merged over the defaults.")] = None,
-    root: Annotated[Path | None, typer.Option(help="Archive root for a manifest (default: its folder).")] = None,
-    limit: Annotated[int | None, typer.Option(help="Process at most this many pending items.")] = None,
-    shard_size: Annotated[int, typer.Option(help="Items per Prefect task.")] = 500,
-    retry_failed: Annotated[bool, typer.Option(help="Process items that failed before again.")] = False,
-) -> None:
-    """Run the nightly flow once: restore what is new or changed in SOURCE into OUT."""
-    from acetate.pipelines.engines import ENGINES
+Engine = Annotated[str, typer.Option(help="ray (default), beam or local.")]
+Workers = Annotated[int | None, typer.Option(help="Parallel workers (default: one per CPU of the Ray cluster).")]
+RayAddress = Annotated[str | None, typer.Option(help="Ray cluster address, e.g. ray://head:10001 or auto (default: local Ray).")]
+Gpus = Annotated[float | None, typer.Option(help="GPUs per Ray worker (default: a share of the cluster's GPUs when the policy routes to neural ops, else 0).")]
+Runner = Annotated[str, typer.Option(help="Beam runner for --engine beam: DirectRunner, FlinkRunner, SparkRunner, DataflowRunner, PortableRunner.")]
+BeamOption = Annotated[list[str] | None, typer.Option("--beam-option", help="A Beam pipeline option, repeatable: --beam-option flink_master=host:8081.")]
+PolicyOpt = Annotated[Path | None, typer.Option(help="Routing policy TOML merged over the defaults.")]
+Root = Annotated[Path | None, typer.Option(help="Archive root for a manifest (default: its folder).")]
+MaxItems = Annotated[int | None, typer.Option("--max-items", "--limit", help="Process at most this many pending items.")]
+MaxHours = Annotated[float | None, typer.Option(help="Start no new item after this many hours; the rest waits for the next run.")]
+ShardSize = Annotated[int, typer.Option(help="Items per Prefect task.")]
+RetryFailed = Annotated[bool, typer.Option(help="Process items that failed before again.")]
+Source = Annotated[Path, typer.Argument(help="Archive folder, or a CSV/Parquet manifest with a `path` column.")]
 
-    if not source.exists():
-        raise _fail(f"{source} does not exist")
+
+def _batch_params(source: Path, out: Path, engine: str, workers: int | None, ray_address: str | None,
+                  gpus_per_worker: float | None, runner: str, beam_option: list[str] | None,
+                  policy: Path | None, root: Path | None, max_items: int | None, max_hours: float | None,
+                  shard_size: int, retry_failed: bool, *, absolute: bool = False) -> dict:
+    """Check the options and turn them into the nightly flow's parameters."""
+    from acetate.pipelines.engines import ENGINES
+    from acetate.pipelines.engines.beam_engine import RUNNERS
+
     if engine not in ENGINES:
         raise _fail(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if runner not in RUNNERS:
+        raise _fail(f"unknown Beam runner {runner!r}; choose one of {', '.join(RUNNERS)}")
     if policy is not None and not policy.is_file():
         raise _fail(f"policy file {policy} does not exist")
-    summary = run_nightly(source=str(source), out=str(out), engine=engine, workers=workers,
-                          ray_address=ray_address, runner=runner, policy=str(policy) if policy else None,
-                          root=str(root) if root else None, limit=limit, shard_size=shard_size,
-                          retry_failed=retry_failed)
+    for name, value in (("--max-items", max_items), ("--max-hours", max_hours), ("--workers", workers)):
+        if value is not None and value < (1 if name == "--workers" else 0):
+            raise _fail(f"{name} must be {'>= 1' if name == '--workers' else '>= 0'}")
+    if shard_size < 1:
+        raise _fail("--shard-size must be >= 1")
+
+    def path(p: Path | None) -> str | None:
+        return None if p is None else str(p.absolute() if absolute else p)
+
+    return {"source": path(source), "out": path(out), "engine": engine, "workers": workers,
+            "ray_address": ray_address, "gpus_per_worker": gpus_per_worker, "runner": runner,
+            "beam_options": list(beam_option or []), "policy": path(policy), "root": path(root),
+            "max_items": max_items, "max_hours": max_hours, "shard_size": shard_size,
+            "retry_failed": retry_failed}
+
+
+@app.command()
+def run(
+    source: Source,
+    out: Out,
+    engine: Engine = "ray",
+    workers: Workers = None,
+    ray_address: RayAddress = None,
+    gpus_per_worker: Gpus = None,
+    runner: Runner = "DirectRunner",
+    beam_option: BeamOption = None,
+    policy: PolicyOpt = None,
+    root: Root = None,
+    max_items: MaxItems = None,
+    max_hours: MaxHours = None,
+    shard_size: ShardSize = 500,
+    retry_failed: RetryFailed = False,
+) -> None:
+    """Run the nightly flow once: restore what is new or changed in SOURCE into OUT."""
+    if not source.exists():
+        raise _fail(f"{source} does not exist")
+    params = _batch_params(source, out, engine, workers, ray_address, gpus_per_worker, runner, beam_option,
+                           policy, root, max_items, max_hours, shard_size, retry_failed)
+    summary = run_nightly(**params)
     raise typer.Exit(EXIT_FAILED_ITEMS if summary["statuses"].get("failed") else EXIT_OK)
 
 
 def run_nightly(**params) -> dict:
     """Run the flow with progress shown, then print the summary; shared by `run` and `demo`."""
-    from .nightly import nightly
+    from acetate.catalog.lock import LockHeld
+
+    from .nightly import BatchTimeout, nightly
 
     with RichProgress() as bar:
         progress.use(bar)
         try:
             summary = nightly(**params)
-        except ValueError as exc:
+        except (ValueError, LockHeld) as exc:
             raise _fail(str(exc)) from exc
+        except BatchTimeout as exc:
+            console.print(f"[red]error:[/red] the batch ran past its hard timeout: {exc}")
+            raise typer.Exit(EXIT_FAILED_ITEMS) from exc
         finally:
             progress.use(None)
     out_console.print(summary_table(summary))
     for path, error in summary["failures"][:20]:
         out_console.print(f"[red]failed[/red] {path}: {error}")
+    if summary.get("deferred"):
+        out_console.print(f"{summary['deferred']} items left for the next run ({summary['stopped']})")
     out = Path(params["out"])
     report = out / "reports" / f"{summary['batch_id']}.html"
     out_console.print(f"restored copies: {out / 'restored'}\nquality records: {out / 'quality'}")
@@ -100,27 +148,118 @@ def run_nightly(**params) -> dict:
     return summary
 
 
+Cron = Annotated[str, typer.Option(help="When to run, as a cron expression (default: every night at 2:00).")]
+Timezone = Annotated[str | None, typer.Option(help="IANA time zone of the cron schedule (default: UTC).")]
+Name = Annotated[str, typer.Option(help="Deployment name.")]
+
+
+@app.command()
+def serve(
+    source: Source,
+    out: Out,
+    cron: Cron = "0 2 * * *",
+    timezone: Timezone = None,
+    name: Name = "acetate-nightly",
+    engine: Engine = "ray",
+    workers: Workers = None,
+    ray_address: RayAddress = None,
+    gpus_per_worker: Gpus = None,
+    runner: Runner = "DirectRunner",
+    beam_option: BeamOption = None,
+    policy: PolicyOpt = None,
+    root: Root = None,
+    max_items: MaxItems = None,
+    max_hours: MaxHours = None,
+    shard_size: ShardSize = 500,
+    retry_failed: RetryFailed = False,
+) -> None:
+    """Serve the nightly flow as a Prefect deployment on a cron schedule; runs execute in this process."""
+    from .deploy import nightly_deployment
+    from .deploy import serve as do_serve
+
+    if not source.exists():
+        raise _fail(f"{source} does not exist")
+    params = _batch_params(source, out, engine, workers, ray_address, gpus_per_worker, runner, beam_option,
+                           policy, root, max_items, max_hours, shard_size, retry_failed, absolute=True)
+    try:
+        deployment = nightly_deployment(params, name=name, cron=cron, timezone=timezone)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"serving deployment nightly/{name} on {cron!r} ({timezone or 'UTC'}); Ctrl-C to stop")
+    do_serve(deployment)
+
+
+@app.command()
+def deploy(
+    source: Annotated[str, typer.Argument(help="Archive folder or manifest, as the pool's workers see it.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Output folder, as the pool's workers see it.")],
+    pool: Annotated[str, typer.Option(help="Prefect work pool whose workers run the batches.")] = "acetate",
+    create_pool: Annotated[bool, typer.Option(help="Create the pool (process type) if the server has none.")] = True,
+    cron: Cron = "0 2 * * *",
+    timezone: Timezone = None,
+    name: Name = "acetate-nightly",
+    paused: Annotated[bool, typer.Option(help="Register the schedule paused.")] = False,
+    engine: Engine = "ray",
+    workers: Workers = None,
+    ray_address: RayAddress = None,
+    gpus_per_worker: Gpus = None,
+    runner: Runner = "DirectRunner",
+    beam_option: BeamOption = None,
+    policy: Annotated[str | None, typer.Option(help="Routing policy TOML, as the pool's workers see it.")] = None,
+    root: Annotated[str | None, typer.Option(help="Archive root for a manifest, as the workers see it.")] = None,
+    max_items: MaxItems = None,
+    max_hours: MaxHours = None,
+    shard_size: ShardSize = 500,
+    retry_failed: RetryFailed = False,
+) -> None:
+    """Register the nightly flow with a work pool on the Prefect server (PREFECT_API_URL), on a cron schedule."""
+    from prefect.exceptions import PrefectException
+
+    from .deploy import deploy as do_deploy
+    from .deploy import ensure_work_pool, nightly_deployment
+
+    params = _batch_params(Path(source), Path(out), engine, workers, ray_address, gpus_per_worker, runner,
+                           beam_option, None, None, max_items, max_hours, shard_size, retry_failed)
+    params.update(source=source, out=out, policy=policy, root=root)  # paths on the workers, kept as given
+    try:
+        if create_pool and ensure_work_pool(pool):
+            console.print(f"created work pool {pool!r} (process); start a worker: prefect worker start --pool {pool}")
+        deployment = nightly_deployment(params, name=name, cron=cron, timezone=timezone, work_pool=pool,
+                                        paused=paused)
+        deployment_id = do_deploy(deployment, pool)
+    except (ValueError, PrefectException, OSError) as exc:
+        raise _fail(f"could not deploy: {exc}") from exc
+    out_console.print(f"deployment nightly/{name} ({deployment_id}) registered with pool {pool!r}, "
+                      f"schedule {cron!r} ({timezone or 'UTC'})")
+
+
 @app.command()
 def query(
     sql: Annotated[str | None, typer.Argument(help="SQL over the views `quality` and `catalog`, or a canned query's name.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder of earlier runs.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     list_canned: Annotated[bool, typer.Option("--list", help="List the canned queries.")] = False,
+    param: Annotated[list[str] | None, typer.Option(help="A canned query's parameter, NAME=VALUE.")] = None,
 ) -> None:
     """Answer a question about quality with DuckDB SQL (or a canned query) over OUT's Parquet."""
     import duckdb
+    from rich.markup import escape
 
-    from acetate.catalog.canned import CANNED
+    from acetate.catalog.canned import CANNED, parse_params
     from acetate.catalog.query import query as do_query
 
     if list_canned:
         for q in CANNED.values():
-            out_console.print(f"[bold]{q.name}[/bold]  {q.question}\n    {q.sql}")
+            params = "".join(f" --param {k}={v:g}" for k, v in q.params.items())
+            out_console.print(f"[bold]{q.name}[/bold]{escape(params)}  {escape(q.question)}\n    {escape(q.template)}")
         return
     if sql is None or out is None:
         raise _fail("give SQL (or a canned query's name) and --out, or --list")
     if sql in CANNED:
-        sql = CANNED[sql].sql
+        try:
+            sql = CANNED[sql].render(parse_params(param))
+        except ValueError as exc:
+            raise _fail(str(exc)) from exc
     try:
         result = do_query(out, sql)
     except duckdb.Error as exc:
@@ -145,7 +284,10 @@ def report(
     """Write the HTML quality report of a batch under OUT/reports/."""
     from acetate.catalog.report import write_report
 
-    path = write_report(out, batch)
+    try:
+        path = write_report(out, batch)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
     out_console.print(f"report: {path}")
 
 

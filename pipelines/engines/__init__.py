@@ -1,13 +1,15 @@
 """Engines distribute process_item; they never touch audio themselves.
 
-An engine is a class with `name` and `run(items, ctx, workers) -> Iterator[record]`, registered in
-ENGINES. A new engine is one module plus one line here.
+An engine is a class with `name` and `run(items, ctx, should_stop=None) -> Iterator[record]`,
+registered in ENGINES. `items` may be a lazy iterable: an engine pulls items only as it has room for
+them, and stops pulling once `should_stop()` is true (deadline reached, OUT's lock lost), finishing
+what it started. A new engine is one module plus one line here.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 from ..item import ItemContext
@@ -16,7 +18,8 @@ from ..item import ItemContext
 class Engine(Protocol):
     name: str
 
-    def run(self, items: Sequence[Mapping[str, Any]], ctx: ItemContext) -> Iterator[dict[str, Any]]: ...
+    def run(self, items: Iterable[Mapping[str, Any]], ctx: ItemContext,
+            should_stop: Callable[[], bool] | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 # name -> "module:Class", imported on use so that Ray or Beam load only when chosen.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -15,8 +15,14 @@ class LocalEngine:
 
     def __init__(self, workers: int | None = None, **_: Any) -> None:
         self.workers = 1
+        self._processor: ItemProcessor | None = None
 
-    def run(self, items: Sequence[Mapping[str, Any]], ctx: ItemContext) -> Iterator[dict[str, Any]]:
-        processor = ItemProcessor(replace(ctx, engine=self.name))
+    def run(self, items: Iterable[Mapping[str, Any]], ctx: ItemContext,
+            should_stop: Callable[[], bool] | None = None) -> Iterator[dict[str, Any]]:
+        ctx = replace(ctx, engine=self.name)
+        if self._processor is None or self._processor.ctx != ctx:
+            self._processor = ItemProcessor(ctx)  # once per batch, like a Ray actor
         for item in items:
-            yield processor(item)
+            if should_stop is not None and should_stop():
+                return
+            yield self._processor(item)

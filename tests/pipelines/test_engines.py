@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from acetate.catalog.scan import scan
+from acetate.catalog.store import read_quality
 from acetate.pipelines.batch import process_shard
 from acetate.pipelines.engines import get_engine
 from acetate.pipelines.fingerprint import pipeline_fingerprint
@@ -21,9 +22,11 @@ def run(engine_name: str, archive: Path, out: Path, **options) -> dict[str, dict
     policy = Policy.load()
     ctx = ItemContext(str(root), str(out), "b1", pipeline_fingerprint(policy), engine_name, policy)
     engine = get_engine(engine_name, **options)
-    records = process_shard(catalog, ctx, engine, "00000")
+    result = process_shard(catalog, ctx, engine, "00000")
     if hasattr(engine, "close"):
         engine.close()
+    records = read_quality(out).to_pylist()
+    assert result.items == len(records) == sum(result.statuses.values())
     return {r["source_path"]: {k: v for k, v in r.items() if k not in VARYING} for r in records}
 
 
