@@ -34,3 +34,11 @@ def archive(tmp_path: Path) -> Path:
     write_audio(root / "discs/x.wav.tmp", seed=6, format="WAV")
     write_audio(root / ".cache/inside.wav", seed=7)
     return root
+
+
+@pytest.fixture(scope="session")
+def demo_batch(tmp_path_factory) -> tuple[Path, Path, str]:
+    """The demo archive processed once for the session: (archive, out, batch_id); see demo_batch.py."""
+    from demo_batch import run_demo_batch
+
+    return run_demo_batch(tmp_path_factory.mktemp("demo"))
