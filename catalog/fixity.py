@@ -12,6 +12,7 @@ from acetate.catalog import store
 from acetate.catalog.query import connect
 
 CHUNK_BYTES = 1 << 20
+BATCH_ROWS = 10_000  # rows held in Python at a time: verify walks millions of files
 
 
 def sha256_stream(fh: BinaryIO, chunk: int = CHUNK_BYTES) -> str:
@@ -52,7 +53,8 @@ def _check(path: Path, expected: str, what: str, report: VerifyReport) -> None:
 
 
 def verify(out: str | Path) -> VerifyReport:
-    """Re-hash every catalogued source and every output named by its latest record."""
+    """Re-hash every catalogued source and every output named by its latest record (streamed:
+    memory does not grow with the archive). An output's hash covers its provenance tags."""
     out = Path(out)
     report = VerifyReport()
     catalog = store.read_catalog(out)
@@ -60,19 +62,21 @@ def verify(out: str | Path) -> VerifyReport:
         root = (catalog.schema.metadata or {}).get(b"acetate.root")
         if root is None:
             raise ValueError(f"{out}: catalog does not record its archive root; run `acetate scan` again")
-        for row in catalog.select(["source_path", "sha256", "error"]).to_pylist():
-            if row["sha256"] and not row["error"]:
-                report.checked_sources += 1
-                _check(Path(root.decode()) / row["source_path"], row["sha256"], "source", report)
+        for batch in catalog.select(["source_path", "sha256", "error"]).to_batches(BATCH_ROWS):
+            for row in batch.to_pylist():
+                if row["sha256"] and not row["error"]:
+                    report.checked_sources += 1
+                    _check(Path(root.decode()) / row["source_path"], row["sha256"], "source", report)
     con = connect(out)
     try:
-        latest = con.execute(
+        cur = con.execute(
             "SELECT output_path, output_sha256 FROM quality WHERE output_path IS NOT NULL "
             "QUALIFY row_number() OVER (PARTITION BY output_path ORDER BY processed_at DESC) = 1"
-        ).fetchall()
+        )
+        while chunk := cur.fetchmany(BATCH_ROWS):
+            for output_path, sha in chunk:
+                report.checked_outputs += 1
+                _check(out / output_path, sha, "output", report)
     finally:
         con.close()
-    for output_path, sha in latest:
-        report.checked_outputs += 1
-        _check(out / output_path, sha, "output", report)
     return report

@@ -17,10 +17,8 @@ from acetate.pipelines.item import ItemContext
 from acetate.pipelines.policy import Policy
 
 
-def run_demo_batch(base: Path) -> tuple[Path, Path, str]:
-    """Build the demo archive under base/archive, process it into base/out; (archive, out, batch_id)."""
-    archive, out = base / "archive", base / "out"
-    build_demo_archive(archive)
+def run_batch(archive: Path, out: Path, report: bool = True) -> str:
+    """Process what is pending in archive into out as one batch (and its report); returns its id."""
     policy = Policy.load()
     fingerprint = pipeline_fingerprint(policy)
     root, catalog = rescan(archive, out)
@@ -28,5 +26,13 @@ def run_demo_batch(base: Path) -> tuple[Path, Path, str]:
     batch = new_batch_id()
     ctx = ItemContext(str(root), str(out), batch, fingerprint, "local", policy)
     process_shard(pending, ctx, get_engine("local"), "00000")
-    write_report(out, batch)
-    return archive, out, batch
+    if report:
+        write_report(out, batch)
+    return batch
+
+
+def run_demo_batch(base: Path) -> tuple[Path, Path, str]:
+    """Build the demo archive under base/archive, process it into base/out; (archive, out, batch_id)."""
+    archive, out = base / "archive", base / "out"
+    build_demo_archive(archive)
+    return archive, out, run_batch(archive, out)
