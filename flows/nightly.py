@@ -26,7 +26,13 @@ from acetate.catalog.lock import OutLock
 from acetate.catalog.plan import PendingPlan, plan_to_file
 from acetate.catalog.report import write_report
 from acetate.catalog.scan import rescan
-from acetate.pipelines.batch import PLAN_COLUMNS, BatchSummary, ShardResult, process_shard
+from acetate.pipelines.batch import (
+    PLAN_COLUMNS,
+    BatchSummary,
+    ShardResult,
+    process_shard,
+    sweep_partial_outputs,
+)
 from acetate.pipelines.engines import get_engine
 from acetate.pipelines.fingerprint import pipeline_fingerprint
 from acetate.pipelines.item import ItemContext
@@ -103,9 +109,10 @@ def report_task(out: str, batch_id: str) -> str:
     return str(write_report(out, batch_id))
 
 
-def _sweep(out: str, batch_id: str) -> int:
-    """Debris of crashed runs (temporary parts, Beam staging, old plans); safe under the lock."""
-    removed = store.sweep_debris(out)
+def _sweep(out: str, batch_id: str, crashed: bool) -> int:
+    """Debris of crashed runs (temporary parts, Beam staging, old plans, and after a crash
+    half-written access copies); safe under the lock."""
+    removed = store.sweep_debris(out) + (sweep_partial_outputs(out) if crashed else 0)
     plans = plan_path(out, batch_id).parent
     for old in plans.glob("*.parquet") if plans.is_dir() else []:
         old.unlink(missing_ok=True)
@@ -143,7 +150,7 @@ def nightly(
         with timeout(hard_timeout_s(max_hours), timeout_exc_type=BatchTimeout):
             if lock.took_over:
                 log.warning("took over a stale lock on %s from %s", out, lock.took_over.get("owner"))
-            if removed := _sweep(out, batch_id):
+            if removed := _sweep(out, batch_id, crashed=lock.took_over is not None):
                 log.info("removed %d leftovers of an interrupted run", removed)
             root_path, catalog = scan_task(source, out, root)
             pending = plan_task(catalog, out, fingerprint, batch_id, retry_failed, max_items)

@@ -8,9 +8,11 @@ earlier attempt already recorded in this batch, so no item is recorded twice.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -122,3 +124,16 @@ def mark_collisions(pending: pa.Table, catalog: pa.Table) -> pa.Table:
     by_path = dict(zip(catalog["source_path"].to_pylist(), flags["output_keeps_suffix"].to_pylist(), strict=True))
     return pending.append_column("output_keeps_suffix",
                                  pa.array([by_path[p] for p in pending["source_path"].to_pylist()], pa.bool_()))
+
+
+def sweep_partial_outputs(out: str | Path) -> int:
+    """Remove access copies a killed run left half-written (audio_io.AtomicAudioWriter's hidden
+    `.<name>.<hex>.tmp` files under OUT/restored). Walks the whole tree, so the flow calls it only
+    after taking over a stale lock, and only while holding it. Returns how many were removed."""
+    removed = 0
+    for folder, _, files in os.walk(Path(out) / "restored"):
+        for name in files:
+            if name.startswith(".") and name.endswith(".tmp"):
+                Path(folder, name).unlink(missing_ok=True)
+                removed += 1
+    return removed
