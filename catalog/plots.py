@@ -50,7 +50,8 @@ def status_by_collection(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def score_histograms(hist: Mapping[str, Mapping[str, Sequence[int]]]) -> str | None:
-    """Per kind, the distribution of detector scores, split into found and not found."""
+    """Per kind, the distribution of detector scores (items per bin, log scale), split into found
+    and not found."""
     kinds = [k for k, h in hist.items() if sum(h["found"]) + sum(h["not_found"])]
     if not kinds:
         return None
@@ -61,16 +62,21 @@ def score_histograms(hist: Mapping[str, Mapping[str, Sequence[int]]]) -> str | N
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.5 / height, top=1 - 0.3 / height, wspace=0.3, hspace=0.6)
     for i, kind in enumerate(kinds):
         ax = fig.add_subplot(nrows, cols, i + 1)
-        bins = len(hist[kind]["found"])
-        x = (np.arange(bins) + 0.5) / bins
+        edges = np.linspace(0.0, 1.0, len(hist[kind]["found"]) + 1)
         nf, f = np.array(hist[kind]["not_found"]), np.array(hist[kind]["found"])
-        ax.bar(x, nf, width=1 / bins, color="#8fa8c8", label="not found")
-        ax.bar(x, f, width=1 / bins, bottom=nf, color="#c0392b", label="found")
+        # stairs: one artist per series (bar() would draw a patch per bin)
+        ax.stairs(nf, edges, fill=True, color="#8fa8c8", label="not found")
+        ax.stairs(nf + f, edges, baseline=nf, fill=True, color="#c0392b", label="found")
         ax.set_title(kind, fontsize=9)
         ax.set_xlim(0, 1)
+        # items per bin span orders of magnitude (most files score near 0): a log scale keeps the
+        # few found ones visible; symlog because bins can be empty
+        ax.set_yscale("symlog", linthresh=1)
+        ax.set_ylim(0, max(1, int((nf + f).max())) * 2)
+        ax.set_xticks([0, 0.5, 1])
         ax.tick_params(labelsize=7)
         if i == 0:
-            ax.legend(fontsize=6, frameon=False)
+            ax.legend(fontsize=6, loc="upper center", facecolor="white", framealpha=1)
         ax.set_xlabel("detector score", fontsize=7)
     return data_uri(fig)
 

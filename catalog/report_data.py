@@ -10,13 +10,14 @@ from typing import Any
 
 import duckdb
 
-from acetate.catalog.kind_measures import KindMeasure, kind_measures
+from acetate.catalog.kind_measures import kind_measures
 from acetate.catalog.schema import KINDS, STATUSES
 
 SCORE_BINS = 20
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 TOP_COLLECTIONS = 25
 LIST_LIMIT = 100  # rows of a per-item list (failures, review queue) shown in the report
+_OPS = "array_to_string(list_transform(chain, lambda s: s.op), ' > ')"
 
 
 def _lit(value: str) -> str:
@@ -31,7 +32,8 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
 
 def batch_view(con: duckdb.DuckDBPyConnection, batch: str) -> None:
     """Define `b`: the batch's records. A view, so each query reads only the columns it needs and
-    DuckDB prunes the other batches' partitions."""
+    DuckDB prunes the other batches' partitions. (No progress bar: the report runs unattended.)"""
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"CREATE OR REPLACE TEMP VIEW b AS SELECT * FROM quality WHERE batch_id = {_lit(batch)}")
 
 
@@ -69,41 +71,61 @@ def by_collection(con) -> list[dict[str, Any]]:
         FROM r GROUP BY rest, CASE WHEN rest THEN NULL ELSE collection END ORDER BY min(rank)""")
 
 
+def _one_scan(con, aggregates: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """Many aggregates in one pass over `b`: {group: {name: SQL}} -> {group: {name: value}}."""
+    cols = [(g, n, sql) for g, named in aggregates.items() for n, sql in named.items()]
+    sql = ", ".join(f"{expr} AS c{i}" for i, (_, _, expr) in enumerate(cols))
+    values = con.execute(f"SELECT {sql} FROM b").fetchone()
+    out: dict[str, dict[str, Any]] = {g: {} for g in aggregates}
+    for (g, n, _), v in zip(cols, values, strict=True):
+        out[g][n] = v
+    return out
+
+
 def degradations(con) -> list[dict[str, Any]]:
     """Per kind: items found, of which restored, and the mean score of all scored items."""
-    parts = [f"""SELECT {_lit(k)} AS kind, count(*) FILTER (has_{k}) AS found,
-                        count(*) FILTER (has_{k} AND output_path IS NOT NULL) AS with_output,
-                        count({k}_score) AS scored, avg({k}_score) AS mean_score FROM b""" for k in KINDS]
-    return rows(con, " UNION ALL ".join(parts))
+    got = _one_scan(con, {k: {"found": f"count(*) FILTER (has_{k})",
+                              "with_output": f"count(*) FILTER (has_{k} AND output_path IS NOT NULL)",
+                              "scored": f"count({k}_score)", "mean_score": f"avg({k}_score)"} for k in KINDS})
+    return [{"kind": k, **v} for k, v in got.items()]
 
 
 def score_histograms(con) -> dict[str, dict[str, list[int]]]:
-    """kind -> {"found": counts per score bin, "not_found": ...}, SCORE_BINS bins over [0, 1]."""
-    parts = [f"""SELECT {_lit(k)} AS kind, coalesce(has_{k}, false) AS found,
-                        least(floor({k}_score * {SCORE_BINS}), {SCORE_BINS - 1})::INT AS bin, count(*) AS n
-                 FROM b WHERE {k}_score IS NOT NULL GROUP BY ALL""" for k in KINDS]
-    hist = {k: {"found": [0] * SCORE_BINS, "not_found": [0] * SCORE_BINS} for k in KINDS}
-    for r in rows(con, " UNION ALL ".join(parts)):
-        hist[r["kind"]]["found" if r["found"] else "not_found"][max(r["bin"], 0)] += r["n"]
+    """kind -> {"found": counts per score bin, "not_found": ...}, SCORE_BINS bins over [0, 1].
+    One pass: each kind's bins are a histogram() aggregate over bin numbers."""
+    def bins(k: str, found: bool) -> str:
+        cond = f"{k}_score IS NOT NULL AND " + (f"has_{k}" if found else f"NOT coalesce(has_{k}, false)")
+        return f"histogram(least(floor({k}_score * {SCORE_BINS}), {SCORE_BINS - 1})::INT) FILTER ({cond})"
+
+    got = _one_scan(con, {k: {"found": bins(k, True), "not_found": bins(k, False)} for k in KINDS})
+    hist = {}
+    for k, v in got.items():
+        hist[k] = {}
+        for side, counts in v.items():
+            dense = [0] * SCORE_BINS
+            for b, c in (counts or {}).items():
+                dense[max(int(b), 0)] += int(c)
+            hist[k][side] = dense
     return hist
-
-
-def _improvement_sql(m: KindMeasure) -> str:
-    q = list(QUANTILES)
-    before, after = f"{m.measure}_before", f"{m.measure}_after"
-    return f"""SELECT {_lit(m.kind)} AS kind, {_lit(m.measure)} AS measure, count(*) AS items,
-                      quantile_cont({before}, {q}) AS before_q, quantile_cont({after}, {q}) AS after_q,
-                      count(*) FILTER ({m.badness_sql('after')} < {m.badness_sql('before')}) AS better,
-                      count(*) FILTER ({m.worse_sql()}) AS worse
-               FROM b WHERE has_{m.kind} AND output_path IS NOT NULL
-                        AND {before} IS NOT NULL AND {after} IS NOT NULL"""
 
 
 def improvements(con) -> list[dict[str, Any]]:
     """Per kind with items restored for it: quantiles (QUANTILES) of its measure before and after,
-    and how many items got better or worse on it."""
-    out = rows(con, " UNION ALL ".join(_improvement_sql(m) for m in kind_measures()))
-    return [r for r in out if r["items"]]
+    and how many items got better or worse on it. One pass, a FILTER per kind."""
+    q = list(QUANTILES)
+    aggs = {}
+    for m in kind_measures():
+        before, after = f"{m.measure}_before", f"{m.measure}_after"
+        cond = f"has_{m.kind} AND output_path IS NOT NULL AND {before} IS NOT NULL AND {after} IS NOT NULL"
+        aggs[m.kind] = {
+            "measure": f"{_lit(m.measure)}", "items": f"count(*) FILTER ({cond})",
+            "before_q": f"quantile_cont({before}, {q}) FILTER ({cond})",
+            "after_q": f"quantile_cont({after}, {q}) FILTER ({cond})",
+            "better": f"count(*) FILTER ({cond} AND {m.badness_sql('after')} < {m.badness_sql('before')})",
+            "worse": f"count(*) FILTER ({cond} AND {m.worse_sql()})",
+        }
+    got = _one_scan(con, aggs)
+    return [{"kind": k, **v} for k, v in got.items() if v["items"]]
 
 
 def side_effects(con) -> list[dict[str, Any]]:
@@ -161,16 +183,19 @@ def slowest(con, limit: int = 10) -> list[dict[str, Any]]:
 
 def samples(con, n: int) -> list[dict[str, Any]]:
     """Up to n items with an access copy, one per distinct chain first (the most common chains),
-    then more of the common ones; a stable choice (by item_id hash) so reruns show the same items."""
+    then more of the common ones; a stable choice (by item_id hash) so reruns show the same items.
+    Picks ids with one hash aggregate (arg_min with n), then reads only those rows' details."""
+    if n <= 0:
+        return []
     found = " || ".join(f"CASE WHEN has_{k} THEN [{_lit(k)}] ELSE [] END" for k in KINDS)
     return rows(con, f"""
-        WITH s AS (SELECT item_id, source_path, output_path, content, status, duration_s,
-                          array_to_string(list_transform(chain, lambda s: s.op), ' > ') AS chain,
-                          array_to_string({found}, ', ') AS found
-                   FROM b WHERE output_path IS NOT NULL),
-             r AS (SELECT *, row_number() OVER (PARTITION BY chain ORDER BY hash(item_id)) AS nth,
-                          count(*) OVER (PARTITION BY chain) AS chain_items FROM s)
-        SELECT * EXCLUDE (nth, chain_items) FROM r ORDER BY nth, chain_items DESC, chain LIMIT {n}""")
+        WITH g AS (SELECT {_OPS} AS chain, count(*) AS chain_items, arg_min(item_id, hash(item_id), {n}) AS ids
+                   FROM b WHERE output_path IS NOT NULL GROUP BY ALL),
+             p AS (SELECT chain, chain_items, unnest(ids) AS item_id, generate_subscripts(ids, 1) AS nth FROM g
+                   ORDER BY nth, chain_items DESC, chain LIMIT {n})
+        SELECT b.item_id, source_path, output_path, content, status, duration_s, p.chain,
+               array_to_string({found}, ', ') AS found
+        FROM p JOIN b USING (item_id) WHERE b.output_path IS NOT NULL ORDER BY nth, chain_items DESC, p.chain""")
 
 
 def count(con, where: str) -> int:

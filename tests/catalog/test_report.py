@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from acetate.catalog.query import connect, query
 from acetate.catalog.report import render, write_report
-from acetate.catalog.report_data import LIST_LIMIT, TOP_COLLECTIONS, batch_view, samples
+from acetate.catalog.report_data import LIST_LIMIT, TOP_COLLECTIONS, batch_view, samples, score_histograms
 from acetate.flows.cli import app
 
 SECTIONS = ("summary", "status", "degradations", "improvements", "failures", "review", "slowest", "samples")
@@ -154,6 +154,13 @@ def test_large_batch_caps_lists_and_groups_reasons(tmp_path):
     hum = next(r for r in page.rows("improvements") if r["kind"] == "hum")
     assert (float(hum["median before"]), float(hum["median after"])) == (-30.0, -80.0)
     assert 0.08 < int(hum["worse"]) / int(hum["items"]) < 0.12
+    # score histograms count every scored item once, found ones only at or above 0.5
+    con = connect(out)
+    batch_view(con, "b1")
+    for kind, h in score_histograms(con).items():
+        assert sum(h["found"]) + sum(h["not_found"]) == 20_000, kind
+        assert sum(h["found"][:10]) == 0 and sum(h["not_found"][10:]) == 0, kind
+    con.close()
 
 
 def test_report_survives_a_moved_source(demo_batch):
