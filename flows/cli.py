@@ -58,10 +58,16 @@ MaxItems = Annotated[int | None, typer.Option("--max-items", "--limit", help="Pr
 MaxHours = Annotated[float | None, typer.Option(help="Start no new item after this many hours; the rest waits for the next run.")]
 ShardSize = Annotated[int, typer.Option(help="Items per Prefect task.")]
 RetryFailed = Annotated[bool, typer.Option(help="Process items that failed before again.")]
-Source = Annotated[Path, typer.Argument(help="Archive folder, or a CSV/Parquet manifest with a `path` column.")]
+Sources = Annotated[list[Path], typer.Argument(help="Archive folder, or one or more CSV/Parquet manifests with a `path` column.")]
 
 
-def _batch_params(source: Path, out: Path, engine: str, workers: int | None, ray_address: str | None,
+def _check_exist(sources: list[Path]) -> None:
+    for p in sources:
+        if not p.exists():
+            raise _fail(f"{p} does not exist")
+
+
+def _batch_params(source: list[Path], out: Path, engine: str, workers: int | None, ray_address: str | None,
                   gpus_per_worker: float | None, runner: str, beam_option: list[str] | None,
                   policy: Path | None, root: Path | None, max_items: int | None, max_hours: float | None,
                   shard_size: int, retry_failed: bool, *, absolute: bool = False) -> dict:
@@ -80,11 +86,14 @@ def _batch_params(source: Path, out: Path, engine: str, workers: int | None, ray
             raise _fail(f"{name} must be {'>= 1' if name == '--workers' else '>= 0'}")
     if shard_size < 1:
         raise _fail("--shard-size must be >= 1")
+    if len(source) > 1 and any(p.is_dir() for p in source):
+        raise _fail("several sources must all be manifests (a folder is one archive on its own)")
 
     def path(p: Path | None) -> str | None:
         return None if p is None else str(p.absolute() if absolute else p)
 
-    return {"source": path(source), "out": path(out), "engine": engine, "workers": workers,
+    sources = [path(p) for p in source]
+    return {"source": sources[0] if len(sources) == 1 else sources, "out": path(out), "engine": engine, "workers": workers,
             "ray_address": ray_address, "gpus_per_worker": gpus_per_worker, "runner": runner,
             "beam_options": list(beam_option or []), "policy": path(policy), "root": path(root),
             "max_items": max_items, "max_hours": max_hours, "shard_size": shard_size,
@@ -93,7 +102,7 @@ def _batch_params(source: Path, out: Path, engine: str, workers: int | None, ray
 
 @app.command()
 def run(
-    source: Source,
+    source: Sources,
     out: Out,
     engine: Engine = "ray",
     workers: Workers = None,
@@ -109,8 +118,7 @@ def run(
     retry_failed: RetryFailed = False,
 ) -> None:
     """Run the nightly flow once: restore what is new or changed in SOURCE into OUT."""
-    if not source.exists():
-        raise _fail(f"{source} does not exist")
+    _check_exist(source)
     params = _batch_params(source, out, engine, workers, ray_address, gpus_per_worker, runner, beam_option,
                            policy, root, max_items, max_hours, shard_size, retry_failed)
     summary = run_nightly(**params)
@@ -155,7 +163,7 @@ Name = Annotated[str, typer.Option(help="Deployment name.")]
 
 @app.command()
 def serve(
-    source: Source,
+    source: Sources,
     out: Out,
     cron: Cron = "0 2 * * *",
     timezone: Timezone = None,
@@ -177,8 +185,7 @@ def serve(
     from .deploy import nightly_deployment
     from .deploy import serve as do_serve
 
-    if not source.exists():
-        raise _fail(f"{source} does not exist")
+    _check_exist(source)
     params = _batch_params(source, out, engine, workers, ray_address, gpus_per_worker, runner, beam_option,
                            policy, root, max_items, max_hours, shard_size, retry_failed, absolute=True)
     try:
@@ -191,7 +198,7 @@ def serve(
 
 @app.command()
 def deploy(
-    source: Annotated[str, typer.Argument(help="Archive folder or manifest, as the pool's workers see it.")],
+    source: Annotated[list[str], typer.Argument(help="Archive folder or manifest(s), as the pool's workers see them.")],
     out: Annotated[str, typer.Option("--out", "-o", help="Output folder, as the pool's workers see it.")],
     pool: Annotated[str, typer.Option(help="Prefect work pool whose workers run the batches.")] = "acetate",
     create_pool: Annotated[bool, typer.Option(help="Create the pool (process type) if the server has none.")] = True,
@@ -218,9 +225,10 @@ def deploy(
     from .deploy import deploy as do_deploy
     from .deploy import ensure_work_pool, nightly_deployment
 
-    params = _batch_params(Path(source), Path(out), engine, workers, ray_address, gpus_per_worker, runner,
+    params = _batch_params([], Path(out), engine, workers, ray_address, gpus_per_worker, runner,
                            beam_option, None, None, max_items, max_hours, shard_size, retry_failed)
-    params.update(source=source, out=out, policy=policy, root=root)  # paths on the workers, kept as given
+    # paths as the workers see them, kept as given
+    params.update(source=source[0] if len(source) == 1 else list(source), out=out, policy=policy, root=root)
     try:
         if create_pool and ensure_work_pool(pool):
             console.print(f"created work pool {pool!r} (process); start a worker: prefect worker start --pool {pool}")

@@ -26,6 +26,7 @@ from acetate.catalog.lock import OutLock
 from acetate.catalog.plan import PendingPlan, plan_to_file
 from acetate.catalog.report import write_report
 from acetate.catalog.scan import rescan
+from acetate.catalog.sources import combine_manifests
 from acetate.pipelines.batch import (
     PLAN_COLUMNS,
     BatchSummary,
@@ -84,8 +85,12 @@ class _Stop:
 
 
 @task(name="scan", retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, **_task)
-def scan_task(source: str, out: str, root: str | None):
+def scan_task(source: str | list[str], out: str, root: str | None):
     progress.sink.stage("scan", None)
+    if not isinstance(source, str) and len(source) == 1:
+        source = source[0]
+    if not isinstance(source, str):  # several manifests: one archive under the root they share
+        source, root = combine_manifests(source, Path(out) / ".acetate" / "sources.parquet", root)
     root_path, table = rescan(source, out, root=root, progress=progress.sink.position)
     return str(root_path), table
 
@@ -122,7 +127,7 @@ def _sweep(out: str, batch_id: str, crashed: bool) -> int:
 
 @flow(name="nightly", log_prints=True)
 def nightly(
-    source: str,
+    source: str | list[str],
     out: str,
     engine: str = "ray",
     workers: int | None = None,
@@ -139,7 +144,8 @@ def nightly(
     flush_rows: int = 500,
     flush_seconds: float = 300.0,
 ) -> dict:
-    """Restore what is new or changed in SOURCE into OUT and record its quality."""
+    """Restore what is new or changed in SOURCE (a folder or a manifest, or several manifests) into
+    OUT and record its quality."""
     log = get_run_logger()
     t0 = time.monotonic()
     pol = Policy.load(policy)

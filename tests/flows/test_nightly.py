@@ -89,3 +89,20 @@ def test_every_canned_query_runs_on_a_batch(broken_archive, tmp_path, prefect_se
     assert statuses == {"restored": 3, "clean": 2, "failed": 1}
     failures = query(out, CANNED["failures"].sql).to_pylist()
     assert failures[0]["items"] == 1 and failures[0]["example"] == "transfers/broken.wav"
+
+
+def test_several_manifests_are_one_archive_under_their_common_root(small_archive, tmp_path, prefect_server):
+    (small_archive / "talks" / "talks.csv").write_text("path,shelfmark\nhum50.wav,T-1\nclipped.flac,T-2\nclean.wav,T-3\n")
+    (small_archive / "music" / "music.csv").write_text("path,box\nhum60_dc.flac,7\nclean.wav,8\n")
+    out = tmp_path / "out"
+    sources = [str(small_archive / "talks" / "talks.csv"), str(small_archive / "music" / "music.csv")]
+    summary = nightly(source=sources, out=str(out), engine="local")
+    assert summary["scanned"] == 5 and summary["statuses"] == {"restored": 3, "clean": 2}
+    rows = query(out, "SELECT source_path, collection, shelfmark, box, source_manifest FROM catalog ORDER BY 1").to_pylist()
+    assert [r["source_path"] for r in rows] == ["music/clean.wav", "music/hum60_dc.flac", "talks/clean.wav",
+                                                "talks/clipped.flac", "talks/hum50.wav"]
+    assert [r["collection"] for r in rows] == ["music"] * 2 + ["talks"] * 3
+    assert rows[0]["box"] == "8" and rows[0]["shelfmark"] is None and rows[2]["shelfmark"] == "T-3"
+    assert rows[0]["source_manifest"].endswith("music.csv")
+    assert (out / "restored" / "talks" / "hum50.flac").is_file()
+    assert nightly(source=sources, out=str(out), engine="local")["pending"] == 0
