@@ -7,7 +7,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install demo test lint clean-demo corpus corpus-train bench-quality bench-quality-quick peers
+.PHONY: install demo test lint clean-demo corpus corpus-train bench-quality bench-quality-quick peers bench-scale
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "acetate needs Python 3.11+"'
@@ -53,6 +53,12 @@ bench-quality-quick: $(STAMP) peers
 	$(BIN)/python benchmarks/corpus/build.py --size quick --out .corpus-quick
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/quality.py --quick --corpus .corpus-quick
+
+## Planning 1,000,000 catalog entries against 500,000 records, throughput with 1 and 2 Ray workers
+## on 30-second files, Prefect+Ray overhead per item: benchmarks/results/scale.md (about 10 min).
+bench-scale: $(STAMP)
+	test -f .corpus/manifest.parquet || $(MAKE) corpus
+	$(BIN)/python benchmarks/scale.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check catalog ops models pipelines flows tests benchmarks
