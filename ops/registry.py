@@ -38,6 +38,8 @@ class Restorer:
     params_from(finding, sample_rate) turns the detector's finding into fn's keyword arguments.
     context_s: audio each side of a block that fn needs for a seamless result when a long file is
     processed block by block (filter settling, AR model support).
+    model, model_version: the learned model fn runs, if any (recorded in the chain; engines give
+    workers of chains with models a GPU share when there is one).
     """
 
     name: str
@@ -46,6 +48,8 @@ class Restorer:
     params_from: Callable[[Finding, int], Mapping[str, Any]]
     context_s: float
     version: str
+    model: str | None = None
+    model_version: str | None = None
 
 
 DETECTORS: dict[str, type] = {}

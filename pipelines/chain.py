@@ -29,7 +29,8 @@ class Step:
     @classmethod
     def of(cls, restorer: Restorer, params: Mapping[str, Any]) -> Step:
         return cls(op=restorer.name, fixes=restorer.fixes, version=restorer.version,
-                   params_json=json.dumps(dict(params), sort_keys=True), context_s=restorer.context_s)
+                   params_json=json.dumps(dict(params), sort_keys=True), context_s=restorer.context_s,
+                   model=restorer.model, model_version=restorer.model_version)
 
     @property
     def params(self) -> dict[str, Any]:
