@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -72,8 +73,10 @@ def main() -> None:
         write_synthetic_batch(out, "20261124T170000Z-old0", args.rows // 10, parts=2, seed=1)
         write_synthetic_batch(out, batch, args.rows, parts=max(1, args.rows // 100_000), collections=500)
         print(f"wrote {args.rows} + {args.rows // 10} synthetic records in {time.perf_counter() - t:.1f} s")
+    load_before = os.getloadavg()[0]
     results = {what: measure(what, out, batch) for what in ("report", "arrow_table", "python_rows")}
     results["rows"] = args.rows
+    results["load_average"] = [load_before, os.getloadavg()[0]]
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "report_scale.json").write_text(json.dumps(results, indent=2))
     r, a, p = results["report"], results["arrow_table"], results["python_rows"]
@@ -92,7 +95,8 @@ def main() -> None:
         " what aggregating in Python would start with |",
         "",
         f"Report / Python-rows baseline: {r['seconds'] / p['seconds']:.2f}x the time, "
-        f"{r['peak_rss_mb'] / p['peak_rss_mb']:.2f}x the peak memory.",
+        f"{r['peak_rss_mb'] / p['peak_rss_mb']:.2f}x the peak memory. {os.cpu_count()} cores, 1-minute load "
+        f"average {load_before:.1f} before and {results['load_average'][1]:.1f} after (other jobs share the machine).",
         "",
     ]
     (args.results / "report_scale.md").write_text("\n".join(md))
