@@ -334,6 +334,27 @@ def demo(
     raise typer.Exit(EXIT_FAILED_ITEMS if unexpected else EXIT_OK)
 
 
+@app.command()
+def train(
+    model: Annotated[str, typer.Argument(help="denoiser, tagger or bwe.")],
+    corpus: Annotated[Path | None, typer.Option(help="Corpus built by `make corpus-train`.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Weights folder (default: the package's models/weights).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the recipe's).")] = None,
+    steps: Annotated[int | None, typer.Option(help="Training steps (epochs for the tagger).")] = None,
+) -> None:
+    """Reproduce a committed model from scratch on this machine (CPU, deterministic for a seed)."""
+    from acetate.models.train import RECIPES, train_model
+
+    if model not in RECIPES:
+        raise _fail(f"unknown model {model!r}; choose one of {', '.join(RECIPES)}")
+    try:
+        result = train_model(model, corpus=corpus, out=out, seed=seed, steps=steps,
+                             log=lambda line: out_console.print(line, markup=False))
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from exc
+    out_console.print(json.dumps(result["metrics"], indent=1))
+
+
 def main() -> None:
     app()
 
