@@ -152,6 +152,7 @@ def nightly(
     fingerprint = pipeline_fingerprint(pol)
     batch_id = store.new_batch_id()
     lock = OutLock(out, owner=f"batch {batch_id}").acquire()
+    runner_engine = None
     try:
         with timeout(hard_timeout_s(max_hours), timeout_exc_type=BatchTimeout):
             if lock.took_over:
@@ -168,11 +169,10 @@ def nightly(
             if pending.rows:
                 ctx = ItemContext(source_root=root_path, out=out, batch_id=batch_id, fingerprint=fingerprint,
                                   engine=engine, policy=pol)
-                engine_stats = _process(pending, ctx, summary, _Stop(lock, max_hours), log, t0,
-                                        engine=engine, shard_size=shard_size, flush_rows=flush_rows,
-                                        flush_seconds=flush_seconds, workers=workers, ray_address=ray_address,
-                                        runner=runner, beam_options=beam_options or (),
-                                        gpus_per_worker=gpus_per_worker)
+                runner_engine = get_engine(engine, workers=workers, ray_address=ray_address, runner=runner,
+                                           beam_options=beam_options or (), gpus_per_worker=gpus_per_worker)
+                engine_stats = _process(pending, ctx, runner_engine, summary, _Stop(lock, max_hours), log, t0,
+                                        shard_size=shard_size, flush_rows=flush_rows, flush_seconds=flush_seconds)
                 if summary.processed:
                     report_task(out, batch_id)
             summary.elapsed_s = time.monotonic() - t0
@@ -183,27 +183,26 @@ def nightly(
             log.info("batch %s done in %.0f s: %s", batch_id, summary.elapsed_s, dict(summary.statuses))
             return {**summary.to_dict(), "engine_stats": engine_stats}
     finally:
+        if close := getattr(runner_engine, "close", None):
+            close()
         plan_path(out, batch_id).unlink(missing_ok=True)
         lock.release()
 
 
-def _process(pending: PendingPlan, ctx: ItemContext, summary: BatchSummary, stop: _Stop, log, t0: float, *,
-             engine: str, shard_size: int, flush_rows: int, flush_seconds: float, **engine_options) -> dict:
-    """Every shard of the plan through one engine (its workers live for the whole batch)."""
-    runner_engine = get_engine(engine, **engine_options)
+def _process(pending: PendingPlan, ctx: ItemContext, runner_engine, summary: BatchSummary, stop: _Stop, log,
+             t0: float, *, shard_size: int, flush_rows: int, flush_seconds: float) -> dict:
+    """Every shard of the plan through one engine (its workers live for the whole batch, and are
+    released when the last shard is done)."""
     progress.sink.stage("restore", pending.rows)
     shards = -(-pending.rows // shard_size)
-    try:
-        for i, rows in enumerate(pending.shards(shard_size)):
-            if stop():
-                break
-            result = process_shard_task(rows, ctx, runner_engine, f"{i:05d}", stop, flush_rows, flush_seconds)
-            summary.merge(result)
-            _log_shard(log, i, shards, result, summary, time.monotonic() - t0)
-    finally:
-        close = getattr(runner_engine, "close", None)
-        if close:
-            close()
+    for i, rows in enumerate(pending.shards(shard_size)):
+        if stop():
+            break
+        result = process_shard_task(rows, ctx, runner_engine, f"{i:05d}", stop, flush_rows, flush_seconds)
+        summary.merge(result)
+        _log_shard(log, i, shards, result, summary, time.monotonic() - t0)
+    if close := getattr(runner_engine, "close", None):
+        close()
     summary.stopped = stop.reason
     if summary.stopped:
         log.warning("batch %s stopped early (%s): %d items left for the next run",
