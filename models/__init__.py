@@ -11,8 +11,9 @@ import importlib
 
 from acetate.ops.registry import load_all as _load_ops
 
-# Modules that register model-backed ops (imported on first use: they import torch).
-OP_MODULES: tuple[str, ...] = ("denoise",)
+# Modules that register model-backed ops, and the model each needs (imported on first use, and only
+# when that model's weights are installed: without them the kind is reported as unrouted).
+OP_MODULES: dict[str, str] = {"denoise": "denoiser", "extend_bandwidth": "bwe"}
 _loaded = False
 
 
@@ -20,6 +21,18 @@ def load_all() -> None:
     global _loaded
     _load_ops()
     if not _loaded:
-        for name in OP_MODULES:
-            importlib.import_module(f"{__name__}.{name}")
+        from .weights_io import read_manifest
+
+        installed = read_manifest()
+        for module, model in OP_MODULES.items():
+            if model in installed:
+                importlib.import_module(f"{__name__}.{module}")
         _loaded = True
+
+
+def installed_models() -> dict[str, str]:
+    """{model name: version} of every model whose weights are installed."""
+    from .runtime import model_version
+    from .weights_io import read_manifest
+
+    return {name: model_version(name) for name in sorted(read_manifest())}

@@ -18,6 +18,7 @@ from scipy.signal import resample_poly
 
 from .runtime import get_model, model_version
 from .tagger_net import CONTENTS, PATCH, PATCH_S, RATE, TaggerConfig, TaggerNet
+from .weights_io import read_manifest
 
 MODEL = "tagger"
 _SILENT_DB = -60.0
@@ -131,3 +132,8 @@ class TaggerAnalyzer:
             return TaggerResult(kinds, np.zeros((0, len(kinds))), np.zeros((0, len(CONTENTS))), np.zeros(0, bool))
         return TaggerResult(kinds, np.concatenate(self._kinds), np.concatenate(self._content),
                             np.concatenate(self._ood))
+
+
+def tagger_analyzer(sample_rate: int, channels: int) -> TaggerAnalyzer | None:
+    """A TaggerAnalyzer when the tagger's weights are installed, else None (DSP detection only)."""
+    return TaggerAnalyzer(sample_rate, channels) if MODEL in read_manifest() else None

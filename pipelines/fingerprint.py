@@ -7,7 +7,8 @@ import hashlib
 import json
 from importlib import metadata
 
-from acetate.ops.registry import DETECTORS, RESTORERS, load_all
+from acetate.models import installed_models, load_all
+from acetate.ops.registry import DETECTORS, RESTORERS
 
 from .policy import Policy
 
@@ -26,6 +27,7 @@ def pipeline_fingerprint(policy: Policy, output_format: str = "flac") -> str:
         "policy": policy.fingerprint,
         "detectors": {k: getattr(v, "version", "?") for k, v in sorted(DETECTORS.items())},
         "restorers": {k: r.version for k, r in sorted(RESTORERS.items())},
+        "models": installed_models(),  # new weights reprocess the archive, as a new op version does
         "output": output_format,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]

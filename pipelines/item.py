@@ -17,13 +17,16 @@ from typing import Any
 
 from acetate.catalog.fixity import sha256_file
 from acetate.catalog.schema import MEASURES, quality_record
+from acetate.models import load_all
+from acetate.models.tagger import tagger_analyzer
 from acetate.ops.content import ContentAnalyzer
 from acetate.ops.findings import Finding
 from acetate.ops.measures import Measurer
-from acetate.ops.registry import DETECTORS, load_all
+from acetate.ops.registry import DETECTORS
 
 from .audio_io import AtomicAudioWriter, output_format, read_blocks, read_windows
 from .fingerprint import acetate_version
+from .fusion import fuse_content, fuse_findings
 from .policy import Policy
 from .provenance import Provenance
 from .route import Decision, decide
@@ -47,22 +50,25 @@ class Analysis:
     content: str
     content_score: float
     measures: dict[str, float | None]
+    reviews: list[str] = field(default_factory=list)  # reasons to ask a person, from detection
 
 
-def analyze(blocks, sample_rate: int, channels: int) -> Analysis:
-    """Run every registered detector, the content classifier and the measures over the blocks."""
+def analyze(blocks, sample_rate: int, channels: int, detection: Mapping[str, str] | None = None) -> Analysis:
+    """Run every registered detector, the content classifier, the learned tagger (when its weights
+    are installed) and the measures over the blocks; fuse the two witnesses per `detection` rules."""
     load_all()
     detectors = [cls(sample_rate, channels) for cls in DETECTORS.values()]
     content = ContentAnalyzer(sample_rate, channels)
+    tagger = tagger_analyzer(sample_rate, channels)
     measurer = Measurer(sample_rate, channels, shared={d.kind: d for d in detectors})
+    listeners = [*detectors, content, measurer] + ([tagger] if tagger is not None else [])
     for block in blocks:
-        for d in detectors:
-            d.update(block)
-        content.update(block)
-        measurer.update(block)
-    findings = {d.kind: d.finish() for d in detectors}
-    label, confidence = content.finish()
-    return Analysis(findings, label, float(confidence), measurer.finish())
+        for part in listeners:
+            part.update(block)
+    tagged = tagger.finish() if tagger is not None else None
+    findings, reviews = fuse_findings({d.kind: d.finish() for d in detectors}, tagged, detection or {})
+    label, confidence = fuse_content(content.finish(), tagged)
+    return Analysis(findings, label, float(confidence), measurer.finish(), reviews)
 
 
 def source_file(root: str | os.PathLike, rel: str) -> Path:
@@ -121,13 +127,14 @@ def _process(item: Mapping[str, Any], ctx: ItemContext, base: dict[str, Any], t0
     src = source_file(ctx.source_root, item["source_path"])
     sr, ch = int(item["sample_rate"]), int(item["channels"])
     block = max(1, int(ctx.policy.data["block_seconds"] * sr))
-    analysis = analyze(read_blocks(src, block), sr, ch)
+    analysis = analyze(read_blocks(src, block), sr, ch, ctx.policy.data.get("detection"))
     t_analyzed = time.perf_counter()
     policy = ctx.policy.for_item(item.get("collection"), analysis.content)
     decision = decide(analysis.findings, analysis.content, policy, sr)
     fields = _analysis_fields(analysis, decision)
     timings = {"analyze_s": t_analyzed - t0}
-    reasons = list(decision.unsure) + [f"{k} found but no restorer is routed for it" for k in decision.unrouted]
+    reasons = [*analysis.reviews, *decision.unsure] + [f"{k} found but no restorer is routed for it"
+                                                       for k in decision.unrouted]
     review = "; ".join(reasons) or None
     if not decision.chain:
         status = "needs_review" if review else "clean"

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from acetate.models import load_all
 from acetate.ops.findings import KINDS, Finding
-from acetate.ops.registry import RESTORERS, load_all
+from acetate.ops.registry import RESTORERS
 
 from .chain import Chain, Step
 from .policy import ItemPolicy

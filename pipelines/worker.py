@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from acetate.ops.registry import load_all
+from acetate.models import load_all
 
 from .item import ItemContext, process_item
 

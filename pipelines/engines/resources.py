@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 
-from acetate.ops.registry import RESTORERS, load_all
+from acetate.models import load_all
+from acetate.ops.registry import RESTORERS
 
 from ..policy import Policy
 
