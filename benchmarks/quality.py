@@ -28,6 +28,7 @@ sys.path.insert(0, str(HERE))
 
 from peers import api as peers  # noqa: E402
 from quality_lib import tables  # noqa: E402
+from quality_lib.components import COMPONENTS, run_component  # noqa: E402
 from quality_lib.score import score_file  # noqa: E402
 from quality_lib.testset import SETS, build_testset  # noqa: E402
 
@@ -110,6 +111,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=HERE / "work" / "quality")
     ap.add_argument("--results", type=Path, default=HERE / "results")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--components", nargs="*", default=None,
+                    help=f"acetate's models run alone (default: all of {', '.join(COMPONENTS)} whose weights exist)")
     ap.add_argument("--peers", nargs="*", default=None, help="peer names (default: all)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--render-only", action="store_true",
@@ -139,6 +142,12 @@ def main() -> None:
     records = run_acetate(root, args.work / "acetate-out", args.workers)
     timings["acetate"] = time.perf_counter() - t
 
+    t = time.perf_counter()
+    components = _components(args.components)
+    component_outputs = {c: run_component(c, rows, root, args.work / "components", 3 if args.quick else 10)
+                         for c in components}
+    timings["components"] = time.perf_counter() - t
+
     names = [] if args.no_peers else (args.peers if args.peers is not None else list(peers.PEERS))
     t = time.perf_counter()
     shutil.rmtree(args.work / "peers", ignore_errors=True)
@@ -156,7 +165,7 @@ def main() -> None:
         r_ac = {**r, "content_found": rec["content"],
                 **{k: rec[k] for k in rec if k.startswith("has_") or k.endswith("_score")}}
         jobs.append((r_ac, str(root), "acetate", output))
-    for name, outputs in peer_outputs.items():
+    for name, outputs in [*component_outputs.items(), *peer_outputs.items()]:
         for r in rows:
             if r["path"] in outputs:
                 out = outputs[r["path"]]
@@ -168,7 +177,20 @@ def main() -> None:
         scored = list(pool.map(_score, jobs, chunksize=8))
     timings["scoring"] = time.perf_counter() - t
 
-    write_results(args, scored, failures, timings, names, len(rows))
+    write_results(args, scored, failures, timings, [*components, *names], len(rows))
+
+
+def _components(asked: list[str] | None) -> list[str]:
+    from acetate.models.weights_io import read_manifest
+
+    installed = read_manifest()
+    needs = {"acetate_denoise": "denoiser", "acetate_denoise_int8": "denoiser", "acetate_bwe": "bwe",
+             "spectral_folding": None}
+    names = list(COMPONENTS) if asked is None else asked
+    unknown = set(names) - set(COMPONENTS)
+    if unknown:
+        raise SystemExit(f"unknown components {sorted(unknown)}; choose from {COMPONENTS}")
+    return [c for c in names if needs[c] is None or needs[c] in installed]
 
 
 def _name(args) -> str:

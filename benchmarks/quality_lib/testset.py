@@ -80,6 +80,7 @@ def _clip_variants(corpus: Path, root: Path, set_name: str, clip: dict, index: i
             "variant": variant, "kinds": ",".join(kinds), "severity": SEVERITY if kinds else "none",
             "ref_path": str(ref), "sample_rate": sr, "channels": clean.shape[0],
             "duration_s": clean.shape[1] / sr, "regions": json.dumps(label.get("regions", {})),
+            "params": json.dumps({step["kind"]: step["params"] for step in label.get("steps", [])}, default=float),
             "voice_or_piece": clip.get("voice") or clip.get("piece"),
         })
     return rows
