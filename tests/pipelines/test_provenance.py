@@ -38,7 +38,7 @@ def processed(small_archive: Path, tmp_path: Path):
 def test_flac_copies_carry_the_provenance_of_their_record(processed):
     archive, out, records = processed
     restored = [r for r in records.values() if r["output_path"]]
-    assert len(restored) == 3
+    assert len(restored) >= 3  # hum50, clipped, hum60_dc at least (more as detectors are added)
     for rec in restored:
         path = out / rec["output_path"]
         back = read_provenance(path)
