@@ -64,7 +64,8 @@ class Framing:
 
 @lru_cache(maxsize=32)
 def _sqrt_hann(win: int, device: str) -> torch.Tensor:
-    return torch.hann_window(win, periodic=True, device=device).sqrt()
+    with torch.inference_mode(False):  # cached: must serve training too, even if made under inference
+        return torch.hann_window(win, periodic=True, device=device).sqrt()
 
 
 def to_net_bins(spec: torch.Tensor) -> torch.Tensor:
