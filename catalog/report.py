@@ -62,7 +62,7 @@ def _status(con) -> str:
 
 
 def _degradations(con) -> str:
-    return (table(data.degradations(con), headers={"found": "items found", "with_output": "of which restored",
+    return (table(data.degradations(con), headers={"found": "items found", "with_output": "of which with a copy",
                                                    "scored": "items scored", "mean_score": "mean score"})
             + image(plots.score_histograms(data.score_histograms(con)), "detector score distributions")
             + "<h3>Chains applied</h3>" + table(data.chains(con)))
@@ -82,8 +82,8 @@ def _improvements(con) -> str:
                 "10 %": r["change_q"][0], "90 %": r["change_q"][-1]} for r in data.side_effects(con)]
     worse_rule = ", ".join(f"{m.measure} {m.worse_by:g} ({m.better.replace('_', ' ')} is better)"
                            for m in KIND_MEASURES.values())
-    return ("<p>For each kind, the items restored for it: the measure that tells how much of it is left, "
-            "before and after.</p>" + table(shown)
+    return ("<p>For each kind, the copies whose chain has a step for it: the measure that tells how much "
+            "of the kind is left, in the source and in the copy.</p>" + table(shown)
             + image(plots.improvements(rows, MEASURES), "measures before and after, per kind")
             + f'<p class="note">Worse: moved the wrong way by more than {esc(worse_rule)}.</p>'
             + "<h3>Side effects on every restored item</h3>" + table(effects))

@@ -113,13 +113,15 @@ def score_histograms(con) -> dict[str, dict[str, list[int]]]:
 
 
 def improvements(con) -> list[dict[str, Any]]:
-    """Per kind with items restored for it: quantiles (QUANTILES) of its measure before and after,
-    and how many items got better or worse on it. One pass, a FILTER per kind."""
+    """Per kind, over the copies whose chain has a step that fixes it: quantiles (QUANTILES) of the
+    kind's measure before and after, and how many got better or worse on it. One pass, a FILTER per
+    kind. (A kind found but not routed to any op is no improvement of that op, so it is left out.)"""
     q = list(QUANTILES)
     aggs = {}
     for m in kind_measures():
         before, after = f"{m.measure}_before", f"{m.measure}_after"
-        cond = f"has_{m.kind} AND output_path IS NOT NULL AND {before} IS NOT NULL AND {after} IS NOT NULL"
+        fixed = f"list_contains(list_transform(chain, lambda s: s.fixes), {_lit(m.kind)})"
+        cond = f"output_path IS NOT NULL AND {fixed} AND {before} IS NOT NULL AND {after} IS NOT NULL"
         aggs[m.kind] = {
             "measure": f"{_lit(m.measure)}", "items": f"count(*) FILTER ({cond})",
             "before_q": f"quantile_cont({before}, {q}) FILTER ({cond})",

@@ -19,9 +19,9 @@ REASONS = ("hum score {s:.2f} is within 0.1 of the threshold", "{n} restored sam
 
 
 def synthetic_table(n: int, collections: int = 40, seed: int = 0) -> pa.Table:
-    """n records of QUALITY_SCHEMA. Restored and needs_review items with has_hum have hum_db
-    -30 -> -80, has_clipping items clipped_fraction 0.01 -> 0.001; every 10th hum item gets
-    worse (-30 -> -25) instead."""
+    """n records of QUALITY_SCHEMA. Restored and needs_review items with has_hum have a dehum
+    chain and hum_db -30 -> -80 (every 10th gets worse instead, -30 -> -25); has_clipping items
+    with a copy go from clipped_fraction 0.01 to 0.001 (with no declip step in their chain)."""
     rng = np.random.default_rng(seed)
     idx = np.arange(n)
     status = rng.choice(list(STATUS_P), size=n, p=list(STATUS_P.values()))
@@ -59,8 +59,8 @@ def synthetic_table(n: int, collections: int = 40, seed: int = 0) -> pa.Table:
     cols["clipped_fraction_after"] = np.where(clip, 0.001, 0.0)
     steps = pa.array([{"op": "dehum", "fixes": "hum", "version": "2", "model": None, "model_version": None,
                        "params": json.dumps({"fundamental": 50.0})}], CHAIN_STEP)
-    offsets = np.concatenate([[0], np.cumsum(has_out)]).astype(np.int32)
-    cols["chain"] = pa.ListArray.from_arrays(pa.array(offsets), steps.take(pa.array(np.zeros(int(has_out.sum()), np.int64))))
+    offsets = np.concatenate([[0], np.cumsum(hum)]).astype(np.int32)  # dehum on the hum items with a copy
+    cols["chain"] = pa.ListArray.from_arrays(pa.array(offsets), steps.take(pa.array(np.zeros(int(hum.sum()), np.int64))))
     for name in ("snr_db_after", "hum_db_after", "clipped_fraction_after"):
         cols[name] = np.where(has_out, cols[name], np.nan)
     arrays = []
