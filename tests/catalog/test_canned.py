@@ -97,3 +97,27 @@ def test_bad_parameters_are_refused():
         parse_params(["per_min"])
     result = CliRunner().invoke(app, ["query", "clicks-left", "--out", "/nonexistent", "--param", "per_min=x"])
     assert result.exit_code == 2
+
+
+def test_queries_and_report_read_a_partition_from_before_schema_v2(tmp_path):
+    """A part written before `<kind>_severity`, `dropouts_s`, `wow_pct` and `coding_history` existed
+    reads beside a current one: those columns come back null, every canned query and the report run."""
+    import pyarrow.parquet as pq
+
+    from acetate.catalog.report import render
+    from acetate.catalog.schema import KINDS, records_to_table
+
+    out = tmp_path / "out"
+    v2_only = [f"{k}_severity" for k in KINDS] + ["dropouts_s_before", "dropouts_s_after", "wow_pct_before",
+                                                 "wow_pct_after", "coding_history"]
+    old = records_to_table([_rec(1, hum_db_before=-30.0, hum_db_after=-90.0, has_hum=True)]).drop_columns(v2_only)
+    old_dir = out / "quality" / "batch_id=20250101T000000Z-0000"
+    old_dir.mkdir(parents=True)
+    pq.write_table(old, old_dir / "part-old.parquet")
+    write_quality(out, "20260101T000000Z-0000", [_rec(2, coding_history="A=PCM,F=16000,W=16,M=mono,T=x\r\n")])
+    rows = query(out, "SELECT item_id, coding_history, hum_severity FROM quality ORDER BY item_id").to_pylist()
+    assert [(r["item_id"], r["coding_history"] is None, r["hum_severity"]) for r in rows] == [
+        ("i1", True, None), ("i2", False, None)]
+    for name, canned in CANNED.items():
+        assert query(out, canned.sql).num_columns >= 2, name
+    assert "acetate batch 20250101T000000Z-0000" in render(out, "20250101T000000Z-0000", samples=0)
