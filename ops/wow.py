@@ -1,0 +1,161 @@
+"""Detector `wow`: periodic playback-speed variation (wow 0.5-3 Hz, flutter 5-30 Hz), from the
+common frequency deviation of stable partials.
+
+Every partial of a recording played at speed s(t) has its frequency multiplied by s(t), while a
+held note of an instrument keeps its own. The detector tracks the spectral peaks of a ~5.5 kHz
+band (`_pitch`), fits one sinusoid of log speed shared by all tracks with a free offset per track
+(`_pitch_fit`, a Lomb-Scargle periodogram generalised to per-note offsets), and asks whether that
+line stands out: its power over the residual's periodogram floor, its depth, how much of the
+partials' movement it explains, whether notes starting at different times agree on it (an
+instrument's vibrato restarts with each note, wow does not), and how steady the partials are
+besides (a voice's intonation moves every harmonic by several percent: there, a 0.3 % wow cannot
+be told from prosody in seconds of audio, so speech alone is rarely detected; see the README).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _pitch, _pitch_fit
+from ._util import as_block, logistic, spans
+from .findings import Finding
+from .registry import register_detector
+
+WOW_BAND = (0.4, 3.2)  # Hz: off-centre discs (0.55 Hz at 33 1/3 rpm, 1.3 Hz at 78), capstans, warps
+FLUTTER_BAND = (5.0, 32.0)
+SEGMENT_S = 12.0  # analysed at a time; 50 % overlap
+MIN_SEGMENT_S = 2.5  # shorter files are not judged (a 0.4 Hz wow needs a period)
+_MIN_TRACKS = 12
+
+
+@dataclass(frozen=True)
+class _Segment:
+    start_s: float
+    end_s: float
+    z: float  # logit of wow being present
+    wow: _pitch_fit.Line
+    flutter: _pitch_fit.Line | None
+    offset_s: float  # integral of the fitted displacement over the segment's own part, seconds^2
+
+
+def evidence(line: _pitch_fit.Line, tracks: int) -> float:
+    """Logit that a fitted wow-band line is speed variation, not the programme's own movement.
+
+    Fitted by logistic regression on the training split's clips (clean, degraded by every kind,
+    with wow at three severities): see benchmarks/wow_calibration.py.
+    """
+    snr = math.log10(max(line.snr, 1e-3))
+    depth = math.log10(max(line.depth, 1e-6) / 1e-3)  # 0 at 0.1 %
+    spread = math.log10(max(line.spread, 1e-6) / 1e-3)
+    z = (_W["bias"] + _W["snr"] * snr + _W["depth"] * depth + _W["explained"] * line.explained
+         + _W["halves"] * line.halves + _W["spread"] * spread + _W["tracks"] * math.log10(max(tracks, 1)))
+    return float(z)
+
+
+_W = {"bias": -8.0, "snr": 3.0, "depth": 1.5, "explained": 2.0, "halves": 3.0, "spread": -2.0, "tracks": 0.0}
+
+
+@register_detector
+class WowDetector:
+    """Wow and flutter (streaming; memory: 12 s of the ~5.5 kHz analysis band and a few numbers
+    per 6 s segment).
+
+    score: logistic of the median segment's evidence (`evidence`). severity: peak speed deviation
+    in percent, wow depth plus flutter depth when flutter was found (IEC 60386 peak deviation).
+    params: `wow_hz`, `wow_pct`, `flutter_hz`, `flutter_pct`, `flutter_found`, `spread_pct` (how
+    unsteady the partials are apart from the fitted line), `offset_ms` (mean time displacement of
+    the fitted speed curve over the file: the restorer takes it off so the file stays aligned on
+    average), `segments` (judged), `line_snr`.
+    regions: the segments where wow was found, unless that is the whole file (then none: global).
+    """
+
+    kind = "wow"
+    version = "1"
+
+    def __init__(self, sample_rate: int, channels: int) -> None:
+        self.sample_rate, self.channels = sample_rate, channels
+        self._dec = _pitch.StreamingDecimator(sample_rate)
+        self.rate = self._dec.rate
+        self._seg = int(round(SEGMENT_S * self.rate))
+        self._hop = self._seg // 2
+        self._buf = np.zeros(0)
+        self._buf_start = 0  # analysis-rate sample index of _buf[0]
+        self._done = 0  # samples covered by analysed segments
+        self._segments: list[_Segment] = []
+        self._frames = 0
+
+    def update(self, block: np.ndarray) -> None:
+        x = as_block(block, self.channels)
+        if x.shape[1] == 0:
+            return
+        self._frames += x.shape[1]
+        self._buf = np.concatenate([self._buf, self._dec(x.mean(axis=0))])
+        while self._buf.size >= self._seg:
+            self._analyse(self._buf[: self._seg], first=not self._segments, last=False)
+            self._buf = self._buf[self._hop:]
+            self._buf_start += self._hop
+
+    def _analyse(self, y: np.ndarray, first: bool, last: bool) -> None:
+        t0 = self._buf_start / self.rate
+        tr = _pitch.tracks(_pitch.peaks(y, self.rate, self._dec.hop))
+        self._done = self._buf_start + y.size
+        if tr.count < _MIN_TRACKS:
+            return
+        wow = _pitch_fit.fit_line(tr, WOW_BAND)
+        if wow is None:
+            return
+        flutter = _pitch_fit.fit_line(tr, FLUTTER_BAND, passes=1, grid_hz=0.05)
+        # the segment's own part (segments overlap by half): its middle, or up to its edge at the file's ends
+        span = y.size / self.rate
+        a = 0.0 if first else span / 4
+        b = span if last else 3 * span / 4
+        w = 2 * math.pi * wow.freq
+        ea, eb = (np.exp(1j * w * (v - tr.first_s)) for v in (a, b))
+        integral = float(-np.real(wow.c * (eb - ea)) / w**2)
+        self._segments.append(_Segment(t0 + a, t0 + b, evidence(wow, tr.count), wow, flutter, integral))
+
+    def finish(self) -> Finding:
+        new = self._buf_start + self._buf.size - self._done
+        if self._buf.size >= MIN_SEGMENT_S * self.rate and (not self._segments or new > 0.25 * self._seg):
+            if self._segments:  # the tail: re-analyse the last full span so it has context
+                self._buf_start += self._buf.size - min(self._buf.size, self._seg)
+                self._buf = self._buf[-self._seg:]
+            self._analyse(self._buf, first=not self._segments, last=True)
+        self._buf = np.zeros(0)
+        segs = self._segments
+        duration = self._frames / self.sample_rate
+        if not segs or duration <= 0:
+            return Finding(self.kind, 0.0, 0.0, "%", params={"segments": 0})
+        z = np.array([s.z for s in segs])
+        score = logistic(float(np.median(z)))
+        hits = [s for s in segs if s.z > 0] or [max(segs, key=lambda s: s.z)]
+        wow_hz = float(np.median([s.wow.freq for s in hits]))
+        wow_pct = float(np.median([s.wow.depth for s in hits])) * 100
+        fl = [s.flutter for s in hits if s.flutter is not None]
+        flutter_found = bool(fl) and _flutter_found(fl)
+        flutter_hz = float(np.median([f.freq for f in fl])) if fl else 0.0
+        flutter_pct = float(np.median([f.depth for f in fl])) * 100 if fl else 0.0
+        severity = wow_pct + (flutter_pct if flutter_found else 0.0)
+        offset = sum(s.offset_s for s in segs) / duration
+        regions: tuple[tuple[float, float], ...] = ()
+        if len(segs) > 1 and any(s.z <= 0 for s in segs) and score >= 0.5:
+            on = [s for s in segs if s.z > 0]
+            regions = tuple(spans(np.array([s.start_s for s in on]), np.array([s.end_s for s in on]), 0.5))
+        params = {"wow_hz": round(wow_hz, 4), "wow_pct": round(wow_pct, 4), "flutter_hz": round(flutter_hz, 3),
+                  "flutter_pct": round(flutter_pct, 4), "flutter_found": flutter_found,
+                  "spread_pct": round(float(np.median([s.wow.spread for s in hits])) * 100, 4),
+                  "offset_ms": round(offset * 1000, 5), "segments": len(segs),
+                  "line_snr": round(float(np.median([s.wow.snr for s in hits])), 2)}
+        return Finding(self.kind, float(score), float(severity if score >= 0.5 else 0.0), "%", regions, params)
+
+
+def _flutter_found(lines: list[_pitch_fit.Line]) -> bool:
+    """Flutter counts only when it is unmistakable: a strong line that notes starting at different
+    times agree on (vibrato, 4-7 Hz, is the programme's and restarts with every note)."""
+    return bool(np.median([ln.snr for ln in lines]) > _FLUTTER_SNR and np.median([ln.halves for ln in lines]) > 0.9)
+
+
+_FLUTTER_SNR = 1e9  # set from the calibration (benchmarks/wow_calibration.py)
