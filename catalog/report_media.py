@@ -62,4 +62,10 @@ def sample_media(source: Path, output: Path, seconds: float = EXCERPT_S) -> Samp
     if sr_after != sr or after.shape != before.shape:
         raise ValueError(f"restored copy differs in rate or shape: {after.shape} @ {sr_after} vs {before.shape} @ {sr}")
     return SampleMedia(start / sr, frames / sr, plots.spectrograms(before, after, sr, start / sr),
-                       ogg_data_uri(before, sr), ogg_data_uri(after, sr))
+                       ogg_data_uri(_listenable(before), sr), ogg_data_uri(_listenable(after), sr))
+
+
+def _listenable(audio: np.ndarray) -> np.ndarray:
+    """Mono or stereo as is; wider files mixed to mono (Vorbis defines no layout above 8 channels,
+    and a browser plays two at most)."""
+    return audio if audio.shape[0] <= 2 else audio.mean(axis=0, keepdims=True)
