@@ -114,3 +114,26 @@ def test_bext_append_keeps_the_riff_size_right_after_an_odd_chunk(tmp_path):
     assert len(data) >= before + 8 + 602
     assert read_bext(path) == bext
     assert sf.read(path)[0].shape == (3,)
+
+
+def test_tags_longer_than_the_reserve_still_land_and_audio_is_intact(tmp_path):
+    from acetate.pipelines.audio_io import AtomicAudioWriter
+    from acetate.pipelines.provenance import Provenance
+
+    sr = 16000
+    audio = (degrade.synth_speech_like(sr, 1.0, seed=3, channels=1) * 0.5).astype(np.float32)
+    chain = [{"op": f"op{i}", "fixes": "hum", "version": "1", "model": "m" if i % 2 else None,
+              "model_version": "7" if i % 2 else None, "params": '{"x": "' + "y" * 300 + '"}'} for i in range(20)]
+    record = {"acetate_version": "0.1.0", "pipeline_fingerprint": "f" * 16, "source_path": "ä/ö.wav",
+              "source_sha256": "a" * 64, "sample_rate": sr, "channels": 1, "chain": chain}
+    prov = Provenance.from_record(record, "PCM_16", "PCM_16")
+    assert len(prov.coding_history) > FLAC_TAG_RESERVE
+    path = tmp_path / "long.flac"
+    with AtomicAudioWriter(path, sr, 1, "FLAC", "PCM_16", provenance=prov) as w:
+        w.write(audio)
+        w.commit()
+    back = read_provenance(path)
+    assert back["chain"] == chain and back["coding_history"] == prov.coding_history
+    assert mutagen.flac.FLAC(path).tags["ACETATE_SOURCE_PATH"] == ["ä/ö.wav"]
+    decoded, _ = sf.read(path, dtype="float32")
+    assert np.max(np.abs(decoded - audio[0])) < 1 / 32768 + 1e-6  # 16-bit rounding only
