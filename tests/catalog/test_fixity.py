@@ -10,6 +10,7 @@ from demo_batch import run_batch
 from typer.testing import CliRunner
 
 from acetate.catalog.fixity import verify
+from acetate.catalog.query import query
 from acetate.flows.cli import app
 
 
@@ -29,7 +30,8 @@ def _flip(path: Path) -> None:
 def test_untouched_archive_and_copies_verify(processed):
     _, out = processed
     report = verify(out)
-    assert report.ok and (report.checked_sources, report.checked_outputs) == (5, 3)
+    outputs = query(out, "SELECT count(output_path) AS n FROM quality").to_pylist()[0]["n"]
+    assert report.ok and report.checked_sources == 5 and report.checked_outputs == outputs >= 3
     assert CliRunner().invoke(app, ["verify", str(out)]).exit_code == 0
 
 
