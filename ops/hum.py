@@ -252,26 +252,36 @@ def max_deviation(drift_hz: float) -> float:
     return min(0.5, 0.15 + 3.0 * max(0.0, float(drift_hz)))
 
 
+def agility(drift_hz: float) -> float:
+    """How much shorter than usual the tracking windows are: mains drifts by hundredths of a hertz
+    over seconds, and the windows are sized for that; a drift the detector measured above 0.15 Hz
+    (a hum recorded on a tape that wows) needs the frequency followed faster."""
+    return max(1.0, float(drift_hz) / 0.15)
+
+
 def dehum(audio: np.ndarray, sample_rate: int, *, fundamental: float, harmonics: list[int],
           drift_hz: float = 0.0) -> np.ndarray:
-    """Remove mains hum by adaptive harmonic cancellation: track the fundamental, fit each
-    harmonic's slowly varying amplitude, subtract the lines; the programme under them stays.
+    """Remove mains hum by adaptive harmonic cancellation: track the hum's phase, estimate each
+    harmonic's complex amplitude where the programme leaves it audible, subtract the lines; the
+    programme under them stays.
 
-    audio: (channels, frames) float32. Returns the same shape, time-aligned. The fundamental is
-    tracked within `max_deviation(drift_hz)` of `fundamental` (harmonic phase discriminators,
-    weighted median over harmonics); each harmonic's complex amplitude is the least-squares fit of
-    the signal onto cos/sin(2 pi k phi(t)) over a ~8 s window (heterodyne, zero-phase low-pass),
-    scaled by a Wiener-style gain against the programme's level beside the line; the model is
-    subtracted. Every step has finite support (`hum_cancel.CONTEXT_S` each side), so windowed
-    processing matches whole-file processing. See `acetate.ops.hum_cancel`.
+    audio: (channels, frames) float32. Returns the same shape, time-aligned. The fundamental's offset
+    is searched within `max_deviation(drift_hz)` of `fundamental` (local harmonic-sum likelihood),
+    then refined by local line fits to the basebands' phase (windows shortened by `agility`); each harmonic's amplitude is a weighted least-squares
+    fit over a 12 s window, every moment weighted by the inverse of the programme's power beside
+    (and, after one robust round, at) the line, so pauses and quiet passages carry the estimate;
+    a plug-in Wiener gain leaves lines the programme buries in place. Every step has finite support
+    (`hum_cancel.CONTEXT_S` each side), so windowed processing matches whole-file processing.
+    See `acetate.ops.hum_cancel`.
     Reference: J. R. Glover, "Adaptive noise canceling applied to sinusoidal interferences",
     IEEE Trans. ASSP 25 (1977); X. Serra and J. O. Smith, "Spectral modeling synthesis", Computer
     Music J. 14 (1990) (sinusoidal modelling); S. J. Godsill and P. J. W. Rayner, Digital Audio
-    Restoration (1998), ch. 1 (hum); Y. Ephraim and D. Malah, IEEE Trans. ASSP 32 (1984)
-    (the gain rule, here on line amplitudes).
+    Restoration (1998), ch. 1 (hum); A. C. Aitken, "On least squares and linear combination of
+    observations", Proc. R. Soc. Edinburgh 55 (1935) (weighted least squares); P. J. Huber, Robust
+    Statistics (1981) (re-weighting); Y. Ephraim and D. Malah, IEEE Trans. ASSP 32 (1984) (the gain).
     """
     out = cancel_hum(audio, sample_rate, float(fundamental), [int(k) for k in harmonics],
-                     max_dev=max_deviation(drift_hz))
+                     max_dev=max_deviation(drift_hz), agility=agility(drift_hz))
     return out.astype(np.float32)
 
 
@@ -288,4 +298,4 @@ def _params(finding: Finding, sample_rate: int) -> dict:
             "drift_hz": float(p.get("drift_hz", 0.0))}
 
 
-register_restorer(Restorer("dehum", "hum", dehum, _params, context_s=CONTEXT_S, version="2"))
+register_restorer(Restorer("dehum", "hum", dehum, _params, context_s=CONTEXT_S, version="3"))

@@ -80,9 +80,9 @@ def test_dehum_drops_hum_by_20_db(clean_signals, which, f0, drift):
     print(f"dehum {which} {f0} Hz drift {drift}: hum alone -{drop:.1f} dB, "
           f"detected level {f.severity:.1f} -> {after.severity:.1f} dB")
     assert drop >= 20.0
-    # music22k holds lines of its own on the 50 Hz comb (-15 dB): once a 60 Hz hum is gone the
-    # detector may report those; the hum's own family must be 20 dB down or no longer found
-    assert after.params.get("family") != f0 or after.severity <= f.severity - 20.0
+    # music22k holds a steady line of its own on the 50 Hz comb (a held note at 7 x 49.9 Hz, -13 dB):
+    # once the hum is gone the detector may still measure it, but no longer calls it hum
+    assert after.score < 0.5 or after.params.get("family") != f0 or after.severity <= f.severity - 20.0
 
 
 def _sisdr_case(kind, sr, channels, f0, seed):
@@ -93,12 +93,12 @@ def _sisdr_case(kind, sr, channels, f0, seed):
     return x, y, dehum(y, sr, **params)
 
 
-# Measured gains (dB): speech 16 k 6.3, speech 44.1 k 8.1, music 48 k 5.4, music 16 k 5.5. The
-# +12 dB target is not reached: the programme's own energy within the fit's ~0.2 Hz bandwidth at
-# 100-250 Hz is as loud as the upper harmonics, so they can only be left in place (see hum_cancel).
+# Measured gains (dB): speech 16 k 29.4, speech 44.1 k 38.1, music 48 k 19.3, music 16 k 18.0 (dehum
+# v2, plain least squares over 8 s: 6.3, 8.1, 5.4, 5.5). The synthetic speech pauses between words,
+# where the inverse-power weights let the hum be measured alone.
 @pytest.mark.parametrize(("kind", "sr", "channels", "f0", "seed", "min_gain_db"),
-                         [("speech", 16000, 1, 50.0, 11, 4.0), ("speech", 44100, 2, 60.0, 11, 5.0),
-                          ("music", 48000, 2, 50.0, 12, 3.0), ("music", 16000, 1, 60.0, 12, 3.0)])
+                         [("speech", 16000, 1, 50.0, 11, 24.0), ("speech", 44100, 2, 60.0, 11, 30.0),
+                          ("music", 48000, 2, 50.0, 12, 14.0), ("music", 16000, 1, 60.0, 12, 13.0)])
 def test_dehum_improves_si_sdr_at_minus_35_db(kind, sr, channels, f0, seed, min_gain_db):
     x, y, out = _sisdr_case(kind, sr, channels, f0, seed)
     before, after = si_sdr(x, y), si_sdr(x, out)
@@ -121,7 +121,8 @@ def test_windowed_dehum_matches_whole_file():
     params = {"fundamental": 50.02, "harmonics": [1, 2, 3, 4, 5], "drift_hz": 0.1}
     whole = dehum(y, sr, **params)
     windowed = apply_windowed(dehum, y, sr, block_s=5.0, context_s=restorer.context_s, **params)
-    assert 20 * np.log10(np.abs(windowed - whole).max() / np.sqrt(np.mean(y.astype(np.float64) ** 2))) < -60.0
+    # measured -111 dB re signal RMS: the seams are exact, far below the hum left (~-60 dB)
+    assert 20 * np.log10(np.abs(windowed - whole).max() / np.sqrt(np.mean(y.astype(np.float64) ** 2))) < -90.0
 
 
 def test_dehum_adds_no_delay(speech16k):
