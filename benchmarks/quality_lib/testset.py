@@ -43,23 +43,26 @@ def _write(path: Path, audio: np.ndarray, sample_rate: int, subtype: str) -> Non
 
 
 def build_testset(corpus: Path, root: Path, *, seed: int, clips_per_group: int | None,
-                  max_seconds: float) -> pa.Table:
-    """Write the test archive under ROOT and return its manifest (also written as manifest.csv)."""
+                  max_seconds: float, split: str = "test", severity: str = SEVERITY) -> pa.Table:
+    """Write the test archive under ROOT and return its manifest (also written as manifest.csv).
+
+    split: the corpus split the clips come from ("validation" for choosing settings, "test" to report).
+    """
     manifest = pq.read_table(corpus / "manifest.parquet").to_pylist()
     rows = []
     for set_name, formats in SETS.items():
         for content in ("speech", "music"):
-            clips = [r for r in manifest if r["split"] == "test" and r["content"] == content
+            clips = [r for r in manifest if r["split"] == split and r["content"] == content
                      and (r["sample_rate"], r["channels"]) in formats]
             for index, clip in enumerate(clips[:clips_per_group]):
-                rows += _clip_variants(corpus, root, set_name, clip, index, seed, max_seconds)
+                rows += _clip_variants(corpus, root, set_name, clip, index, seed, max_seconds, severity)
     table = pa.Table.from_pylist(rows)
     pacsv.write_csv(table, root / "manifest.csv")
     return table
 
 
 def _clip_variants(corpus: Path, root: Path, set_name: str, clip: dict, index: int, seed: int,
-                   max_seconds: float) -> list[dict]:
+                   max_seconds: float, severity: str = SEVERITY) -> list[dict]:
     audio, sr = sf.read(corpus / clip["path"], dtype="float32", always_2d=True, frames=int(max_seconds * clip["sample_rate"]))
     clean = np.ascontiguousarray(audio.T)
     ref = Path("refs") / set_name / f"{clip['id']}.wav"
@@ -70,14 +73,14 @@ def _clip_variants(corpus: Path, root: Path, set_name: str, clip: dict, index: i
         rel = Path(set_name) / clip["content"] / f"{clip['id']}__{variant}.wav"
         label: dict = {"kinds": [], "regions": {}}
         if kinds:
-            degraded, label = degrade.degrade(clean, sr, list(kinds), SEVERITY, seed=_seed(seed, clip["id"], variant))
+            degraded, label = degrade.degrade(clean, sr, list(kinds), severity, seed=_seed(seed, clip["id"], variant))
         else:
             degraded = clean
         if not (root / rel).exists():
             _write(root / rel, degraded, sr, "PCM_24")
         rows.append({
             "path": str(rel), "set": set_name, "content": clip["content"], "clip_id": clip["id"],
-            "variant": variant, "kinds": ",".join(kinds), "severity": SEVERITY if kinds else "none",
+            "variant": variant, "kinds": ",".join(kinds), "severity": severity if kinds else "none",
             "ref_path": str(ref), "sample_rate": sr, "channels": clean.shape[0],
             "duration_s": clean.shape[1] / sr, "regions": json.dumps(label.get("regions", {})),
             "params": json.dumps({step["kind"]: step["params"] for step in label.get("steps", [])}, default=float),

@@ -1,0 +1,130 @@
+"""Speed and int8 cost of acetate's learned models (`make bench-models`).
+
+    .venv/bin/python benchmarks/models.py [--seconds 60] [--corpus .corpus]
+
+Per model and rate, real-time factor on one core (torch and BLAS on one thread: what a worker gets),
+float32 and int8, on real corpus audio looped to `--seconds`; for the denoiser, the SI-SDR cost of int8
+against float32 on noisy test-split clips. Results: benchmarks/results/models.md (and .json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+import soundfile as sf  # noqa: E402
+import torch  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from acetate.models.denoise import denoise  # noqa: E402
+from acetate.models.weights_io import read_manifest  # noqa: E402
+from acetate.ops.degrade import add_noise  # noqa: E402
+from acetate.ops.measures import si_sdr  # noqa: E402
+
+FORMATS = ((16000, 1), (44100, 2), (48000, 1), (48000, 2))
+
+
+def _clip(corpus: Path, rate: int, channels: int, seconds: float) -> np.ndarray:
+    rows = pq.read_table(corpus / "manifest.parquet").to_pylist()
+    row = next(r for r in rows if r["split"] == "test" and r["sample_rate"] == rate and r["channels"] == channels)
+    x, _ = sf.read(corpus / row["path"], dtype="float32", always_2d=True)
+    x = np.ascontiguousarray(x.T)
+    reps = int(np.ceil(seconds * rate / x.shape[1]))
+    return np.tile(x, (1, reps))[:, : int(seconds * rate)]
+
+
+def _rtf(fn, audio: np.ndarray, rate: int, repeats: int = 3) -> float:
+    fn(audio[:, : rate])  # warm-up: model load, allocator
+    best = min(_timed(fn, audio) for _ in range(repeats))
+    return audio.shape[1] / rate / best
+
+
+def _timed(fn, audio: np.ndarray) -> float:
+    t = time.perf_counter()
+    fn(audio)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--corpus", type=Path, default=REPO / ".corpus")
+    ap.add_argument("--results", type=Path, default=HERE / "results")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    installed = read_manifest()
+    rows = []
+    for rate, ch in FORMATS:
+        audio = _clip(args.corpus, rate, ch, args.seconds)
+        for precision in ("float32", "int8"):
+            if "denoiser" in installed:
+                rtf = _rtf(lambda a, p=precision, r=rate: denoise(a, r, precision=p), audio, rate)
+                rows.append({"model": "denoiser", "rate": rate, "channels": ch, "precision": precision, "x_realtime": rtf})
+            if "bwe" in installed:
+                from acetate.models.extend_bandwidth import extend_bandwidth
+
+                rtf = _rtf(lambda a, p=precision, r=rate: extend_bandwidth(a, r, cutoff_hz=5000.0, precision=p),
+                           audio, rate)
+                rows.append({"model": "bwe", "rate": rate, "channels": ch, "precision": precision, "x_realtime": rtf})
+        if "tagger" in installed:
+            from acetate.models.tagger import TaggerAnalyzer
+
+            def tag(a, r=rate, c=ch):
+                t = TaggerAnalyzer(r, c)
+                for i in range(0, a.shape[1], 10 * r):
+                    t.update(a[:, i: i + 10 * r])
+                return t.finish()
+            rows.append({"model": "tagger", "rate": rate, "channels": ch, "precision": "float32",
+                         "x_realtime": _rtf(tag, audio, rate)})
+    cost = _int8_cost(args.corpus) if "denoiser" in installed else []
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "models.json").write_text(json.dumps({"speed": rows, "int8": cost}, indent=1))
+    lines = ["# Learned models: speed on one core, and the cost of int8", "",
+             f"`benchmarks/models.py --seconds {args.seconds:g}`: real-time factor (audio seconds per second of "
+             "processing, best of 3) with torch and BLAS on one thread, on a test-split clip looped to "
+             f"{args.seconds:g} s. The tagger analyses the first four 2 s patches and every other one after.", "",
+             "| model | rate | channels | precision | x real time |", "|---|---|---|---|---|"]
+    lines += [f"| {r['model']} | {r['rate']} | {r['channels']} | {r['precision']} | {r['x_realtime']:.0f} |" for r in rows]
+    if cost:
+        lines += ["", "## int8 against float32 (denoiser, noisy test-split clips at 10-20 dB SNR)", "",
+                  "| rate | channels | ΔSI-SDR float32 dB | ΔSI-SDR int8 dB | int8 vs float32 output SI-SDR dB |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {c['rate']} | {c['channels']} | {c['gain_f32']:.2f} | {c['gain_int8']:.2f} | {c['agreement']:.1f} |"
+                  for c in cost]
+    (args.results / "models.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def _int8_cost(corpus: Path, per_format: int = 4) -> list[dict]:
+    rows = pq.read_table(corpus / "manifest.parquet").to_pylist()
+    out = []
+    for rate, ch in ((16000, 1), (48000, 2)):
+        clips = [r for r in rows if r["split"] == "test" and r["sample_rate"] == rate and r["channels"] == ch]
+        g32, g8, agree = [], [], []
+        for i, r in enumerate(clips[:per_format]):
+            x, _ = sf.read(corpus / r["path"], dtype="float32", always_2d=True)
+            clean = np.ascontiguousarray(x.T)[:, : 8 * rate]
+            noisy, _ = add_noise(clean, rate, 15.0, ("white", "pink", "brown", "tape_hiss")[i % 4], seed=i)
+            y32, y8 = denoise(noisy, rate), denoise(noisy, rate, precision="int8")
+            base = si_sdr(clean, noisy)
+            g32.append(si_sdr(clean, y32) - base)
+            g8.append(si_sdr(clean, y8) - base)
+            agree.append(si_sdr(y32, y8))
+        out.append({"rate": rate, "channels": ch, "gain_f32": float(np.mean(g32)), "gain_int8": float(np.mean(g8)),
+                    "agreement": float(np.mean(agree))})
+    return out
+
+
+if __name__ == "__main__":
+    main()
