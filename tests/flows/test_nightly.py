@@ -97,12 +97,26 @@ def test_several_manifests_are_one_archive_under_their_common_root(small_archive
     out = tmp_path / "out"
     sources = [str(small_archive / "talks" / "talks.csv"), str(small_archive / "music" / "music.csv")]
     summary = nightly(source=sources, out=str(out), engine="local")
-    assert summary["scanned"] == 5 and summary["statuses"] == {"restored": 3, "clean": 2}
+    assert summary["scanned"] == 5 and summary["processed"] == 5 and "failed" not in summary["statuses"]
     rows = query(out, "SELECT source_path, collection, shelfmark, box, source_manifest FROM catalog ORDER BY 1").to_pylist()
     assert [r["source_path"] for r in rows] == ["music/clean.wav", "music/hum60_dc.flac", "talks/clean.wav",
                                                 "talks/clipped.flac", "talks/hum50.wav"]
     assert [r["collection"] for r in rows] == ["music"] * 2 + ["talks"] * 3
     assert rows[0]["box"] == "8" and rows[0]["shelfmark"] is None and rows[2]["shelfmark"] == "T-3"
     assert rows[0]["source_manifest"].endswith("music.csv")
-    assert (out / "restored" / "talks" / "hum50.flac").is_file()
+    outputs = query(out, "SELECT output_path FROM quality WHERE output_path IS NOT NULL").to_pylist()
+    assert outputs and all((out / r["output_path"]).is_file() for r in outputs)
     assert nightly(source=sources, out=str(out), engine="local")["pending"] == 0
+
+
+def test_limits_leave_the_rest_pending_for_the_next_run(small_archive, tmp_path, prefect_server):
+    out = tmp_path / "out"
+    capped = nightly(source=str(small_archive), out=str(out), engine="local", max_items=2, shard_size=1)
+    assert capped["pending"] == 2 and capped["processed"] == 2 and capped["deferred"] == 0
+    past_deadline = nightly(source=str(small_archive), out=str(out), engine="local", max_hours=0.0)
+    assert past_deadline["pending"] == 3 and past_deadline["processed"] == 0 and past_deadline["deferred"] == 3
+    assert past_deadline["stopped"] == "max_hours reached"
+    rest = nightly(source=str(small_archive), out=str(out), engine="local", max_hours=1.0)
+    assert rest["pending"] == 3 and rest["processed"] == 3 and rest["stopped"] is None
+    rows = query(out, "SELECT source_path, count(*) AS n FROM quality GROUP BY 1").to_pylist()
+    assert len(rows) == 5 and all(r["n"] == 1 for r in rows)

@@ -51,7 +51,7 @@ def _context(archive: Path, out: Path, engine: str):
 @pytest.mark.slow
 def test_ray_engine_pulls_items_only_as_workers_free_up_and_stops_when_asked(small_archive, tmp_path, ray_local):
     catalog, ctx = _context(small_archive, tmp_path, "ray")
-    items = catalog.to_pylist() * 4  # 20 items (outputs overwrite: only the pull pattern matters here)
+    items = catalog.to_pylist() * 2  # 10 items (outputs overwrite: only the pull pattern matters here)
     pulled = 0
 
     def lazy():
@@ -64,7 +64,7 @@ def test_ray_engine_pulls_items_only_as_workers_free_up_and_stops_when_asked(sma
     ahead = []
     for n, _ in enumerate(engine.run(lazy(), ctx), start=1):
         ahead.append(pulled - n)
-    assert n == 20 and max(ahead) <= 2 * 2  # never more than in_flight items per worker ahead
+    assert n == 10 and max(ahead) <= 2 * 2  # never more than in_flight items per worker ahead
 
     pulled = 0
     stopped = list(engine.run(lazy(), ctx, should_stop=lambda: pulled >= 6))

@@ -13,9 +13,8 @@ def ray_cluster():
     import ray
     from ray.cluster_utils import Cluster
 
-    was_up = ray.is_initialized()
-    if was_up:  # the session's local Ray: this test needs its own cluster
-        ray.shutdown()
+    if ray.is_initialized():  # the session's local Ray: this test needs its own cluster (the engines
+        ray.shutdown()         # start a local one again if a later test needs it)
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 0, "object_store_memory": 80 * MB, "include_dashboard": False,
         "_system_config": {"health_check_period_ms": 500, "health_check_failure_threshold": 4}})
@@ -26,5 +25,3 @@ def ray_cluster():
     finally:
         ray.shutdown()
         cluster.shutdown()
-        if was_up:
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)

@@ -17,11 +17,13 @@ REELS = tuple(DemoFile(f"reels/reel-{i:02d}.wav", 44100, 1, "speech", 8.0, with_
               for i in range(N))
 
 
-class KillNodeAfter:
-    """A progress sink that removes a worker node (no graceful shutdown) after `n` records."""
+class KillNodeOnceBothWork:
+    """A progress sink that removes a worker node (no graceful shutdown) as soon as records have come
+    from two workers: both nodes are then busy, each with items in flight."""
 
-    def __init__(self, cluster, node, n: int) -> None:
-        self.cluster, self.node, self.n = cluster, node, n
+    def __init__(self, cluster, node) -> None:
+        self.cluster, self.node = cluster, node
+        self.workers: set[str] = set()
         self.seen = 0
         self.killed_at: int | None = None
 
@@ -36,7 +38,8 @@ class KillNodeAfter:
 
     def record(self, record):
         self.seen += 1
-        if self.seen == self.n:
+        self.workers.add(record["worker"])
+        if len(self.workers) == 2 and self.killed_at is None:
             self.cluster.remove_node(self.node, allow_graceful=False)
             self.killed_at = self.seen
 
@@ -45,7 +48,7 @@ def test_worker_node_killed_mid_batch_and_every_item_is_recorded_once(tmp_path, 
     cluster, (node_a, node_b) = ray_cluster
     archive, out = tmp_path / "archive", tmp_path / "out"
     build_demo_archive(archive, REELS, broken=False)
-    killer = KillNodeAfter(cluster, node_b, 2)
+    killer = KillNodeOnceBothWork(cluster, node_b)
     progress.use(killer)
     try:
         summary = nightly(source=str(archive), out=str(out), engine="ray", ray_address=cluster.address,
@@ -53,12 +56,10 @@ def test_worker_node_killed_mid_batch_and_every_item_is_recorded_once(tmp_path, 
     finally:
         progress.use(None)
 
-    assert killer.killed_at == 2
+    assert killer.killed_at is not None and killer.killed_at < N - 2  # mid-batch
     assert summary["pending"] == N and summary["processed"] == N and summary["deferred"] == 0
-    assert summary["statuses"] == {"restored": N}
+    assert "failed" not in summary["statuses"]  # no item lost with the node
     # the node's running and queued items went to the surviving worker; its actor was replaced
     assert summary["engine_stats"]["lost"] >= 1 and summary["engine_stats"]["retried"] >= 1
     rows = query(out, "SELECT source_path, count(*) AS n FROM quality GROUP BY 1").to_pylist()
     assert len(rows) == N and all(r["n"] == 1 for r in rows), rows
-    workers = {r["worker"] for r in query(out, "SELECT DISTINCT worker FROM quality").to_pylist()}
-    assert len(workers) >= 2  # both nodes recorded items before one was lost
