@@ -1,0 +1,253 @@
+"""Broadband stationary noise (hiss, surface roar, pink/brown noise, rumble): detector `noise`.
+
+The file's noise floor comes from minimum statistics over the whole file (`noise_floor`). A band's
+floor is only trusted as noise where it behaves like noise: the quiet end of the band's power
+distribution is as narrow as stationary Gaussian noise makes it, the floor stays put from one
+second to the next, it has no lines at fine frequency resolution (a held chord does), it joins
+smoothly to its neighbours and its neighbours are noise-like too (noise is broadband). In speech
+the floor shows in the pauses; in dense music it shows where the music has little energy (the
+top octaves, the valleys between partials). Music that holds one texture for the whole file can
+pass some of these tests in a few bands, so the score also asks that a fair share of the spectrum
+(in octaves) carries such a floor. The noise below the first band (rumble, brown noise's slow
+wander) is measured by the low path and counts when it holds still over time.
+
+SNR = programme power over the trusted noise power (all channels together), in dB.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+from scipy.ndimage import uniform_filter1d
+
+from ._util import logistic
+from .findings import Finding
+from .noise_floor import FLOOR_QUANTILE, LOW_HZ, SpectralFloor, equivalent_dof, quantile_bias
+from .registry import register_detector
+
+# The floor reported to restorers and models: ISO 1/3-octave centres (Hz).
+FLOOR_HZ = (25.0, 31.5, 40.0, 50.0, 63.0, 80.0, 100.0, 125.0, 160.0, 200.0, 250.0, 315.0, 400.0, 500.0,
+            630.0, 800.0, 1000.0, 1250.0, 1600.0, 2000.0, 2500.0, 3150.0, 4000.0, 5000.0, 6300.0, 8000.0,
+            10000.0, 12500.0, 16000.0, 20000.0)
+STEREO_NOISE_CHANNELS = 1.6  # independent channels' worth of a stereo noise (correlation ~0.5)
+# Per-band noise-likeness (each a logistic; the band's weight is their product):
+_NARROW_Z = 3.0  # quiet end of the distribution (q05..q20) wider than noise by this many noise sd
+_TOO_NARROW_Z = -1.5  # ... or narrower than noise can be: a steady tone (hum, a held note), not noise
+_STEADY_Z = 3.0  # spread of the per-second minimum over noise's own spread
+_TONAL_DB = 1.5  # mean deviation of the fine-resolution floor from its 7-bin mean
+_ROUGH_DB = 2.0  # deviation of the band's floor from its 5-band mean
+_NEIGHBOURS, _NEIGHBOUR_SHARE = 5, 0.6  # at least 60 % of the 5 bands around must be noise-like
+_Z_SD = 4.0  # the spreads above scale as 4 / sqrt(dof) for noise
+_LOW_STEADY_DB, _LOW_STEADY_SCALE = 5.0, 0.4  # the low band's spread over 1 s pieces (dB): half trust
+# File score: the SNR over the trusted floor, and the share of the spectrum it covers.
+_SNR_MID_DB, _SNR_SCALE_DB = 30.0, 2.0
+_LOW_ONLY_SNR_DB = 24.0  # the same for noise found only below the first band
+_COVER_MID, _COVER_SCALE = 0.06, 0.012
+_FILL_OCT = 0.5  # kernel width of the fill into bands the programme hides
+_FILL_SLOPES = (-6.0, 4.0)  # dB per octave a noise floor's PSD may have (brown ... rising hiss)
+_FILL_MIN_WEIGHT = 0.3  # about one trusted band within a kernel width
+_LOW_MIN_BAND_HZ = 30.0  # bands centred lower overlap the low path and are left out of the SNR
+_SILENT_POWER = 1e-12
+SNR_CAP_DB = 100.0
+
+
+@dataclass(frozen=True)
+class NoiseEstimate:
+    """What `estimate` concluded; arrays are per analysis band of the SpectralFloor.
+
+    noise_psd: trusted noise PSD per channel (FS^2/Hz), extrapolated smoothly into bands where the
+    programme hides it (never above that band's floor); weight: noise-likeness in [0, 1];
+    coverage: share of the spectrum (octaves) with a noise-like floor; low_power: trusted power
+    below LOW_HZ per channel (FS^2); snr_db: programme over noise, all channels.
+    """
+
+    band_hz: np.ndarray
+    noise_psd: np.ndarray
+    weight: np.ndarray
+    coverage: float
+    main_trust: float
+    low_power: float
+    low_trust: float
+    snr_db: float
+    score: float
+    programme_power: float
+    noise_power: float
+    spread_db: float
+
+
+def _tonality(sf: SpectralFloor) -> np.ndarray:
+    """Per band: mean |deviation| (dB) of the per-bin minimum spectrum from its 7-bin mean,
+    over the band and two bins either side (0 where there is no minimum spectrum yet)."""
+    ms = sf.min_spectrum_db()
+    if ms is None:
+        return np.zeros(sf.bands)
+    ms = np.clip(np.where(np.isfinite(ms), ms, -250.0), -250.0, 50.0)
+    ms[0] = ms[1]  # bin 0 is emptied by the DC removal
+    dev = np.abs(ms - uniform_filter1d(ms, 7, mode="nearest"))  # about the local line, so a slope is no line
+    dev[0] = 0.0
+    c = np.concatenate([[0.0], np.cumsum(dev)])
+    lo = np.maximum(sf.band_lo - 2, 1)
+    hi = np.minimum(sf.band_hi + 2, ms.size)
+    return (c[hi] - c[lo]) / (hi - lo)
+
+
+def _smooth_fill(logf: np.ndarray, db: np.ndarray, w: np.ndarray, width: float = _FILL_OCT) -> np.ndarray:
+    """The trusted floor carried into the bands around it: a weighted local-linear fit of db over
+    log2 frequency (Gaussian kernel of `width` octaves), its slope held to what noise floors have
+    (_FILL_SLOPES dB per octave), so a programme's steep roll-off is not carried down into the
+    bands it fills; -inf beyond about one kernel width of any trusted band."""
+    d = logf[None, :] - logf[:, None]  # (target, source): source - target, octaves
+    k = w[None, :] * np.exp(-0.5 * (d / width) ** 2)
+    s0, s1, s2 = k.sum(1), (k * d).sum(1), (k * d * d).sum(1)
+    t0, t1 = (k * db[None, :]).sum(1), (k * d * db[None, :]).sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (s0 * t1 - s1 * t0) / (s0 * s2 - s1 * s1)
+    slope = np.clip(np.nan_to_num(slope), *_FILL_SLOPES)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        level = (t0 - slope * s1) / s0
+    return np.where(s0 > _FILL_MIN_WEIGHT, level, -np.inf)
+
+
+def estimate(sf: SpectralFloor) -> NoiseEstimate | None:
+    """The trusted noise floor of what `sf` was fed; None for silence or too short an input."""
+    if sf.frames < 8 or sf.power < _SILENT_POWER * sf.channels:
+        return None
+    ch = STEREO_NOISE_CHANNELS if sf.channels > 1 else 1.0
+    dof = equivalent_dof(sf.band_hi - sf.band_lo, ch)
+    noise_sd = _Z_SD / np.sqrt(dof)
+    q05, q10, q20 = sf.quantile_db(np.array([0.05, FLOOR_QUANTILE, 0.20]))
+    expected = 10 * np.log10(stats.chi2.ppf(0.20, dof) / stats.chi2.ppf(0.05, dof))
+    narrow = ((q20 - q05) - expected) / noise_sd
+    spread, _ = sf.segment_spread_db()
+    steady = spread / noise_sd
+    floor_db = q10 - 10 * np.log10(quantile_bias(FLOOR_QUANTILE, dof))
+    ok = np.isfinite(floor_db) & np.isfinite(narrow) & np.isfinite(steady) & (sf.band_hz < 0.47 * sf.sample_rate)
+    safe = np.where(ok, floor_db, -300.0)
+    rough = np.abs(safe - uniform_filter1d(safe, 5, mode="nearest"))
+    with np.errstate(over="ignore", invalid="ignore"):
+        w = (_sig((_NARROW_Z - narrow) / 0.5) * _sig((narrow - _TOO_NARROW_Z) / 0.3) * _sig((_STEADY_Z - steady) / 0.5)
+             * _sig((_TONAL_DB - _tonality(sf)) / 0.3) * _sig((_ROUGH_DB - rough) / 0.5))
+    w = np.where(ok, w, 0.0)
+    local = uniform_filter1d(w, _NEIGHBOURS, mode="constant")
+    w = np.clip(np.minimum(w, local / _NEIGHBOUR_SHARE), 0.0, 1.0)
+    width_hz = (sf.band_hi - sf.band_lo) * sf.sample_rate / sf.nfft
+    octaves = width_hz / sf.band_hz
+    coverage = float((w * octaves)[ok].sum() / max(octaves[ok].sum(), 1e-12))
+    # The floor where it is trusted, carried smoothly into the bands where the programme hides it
+    # (never above the band's own floor, which bounds the noise from above).
+    fill = _smooth_fill(np.log2(sf.band_hz), safe, w)
+    noise_db = np.where(ok, np.where(w > 0.5, safe, np.minimum(safe, fill)), -300.0)
+    noise_psd = 10 ** (noise_db / 10)
+    counted = sf.band_hz >= _LOW_MIN_BAND_HZ
+    programme = sf.power
+    main_noise = float((noise_psd * width_hz)[counted].sum())
+    mean_low, median_low = sf.low_power()
+    low_sd = sf.low_spread_db()
+    low_trust = float(_sig((_LOW_STEADY_DB - low_sd) / _LOW_STEADY_SCALE)) if low_sd is not None else 0.5
+    main_trust = float(_sig((coverage - _COVER_MID) / _COVER_SCALE))
+    total = programme + mean_low
+    noise = (main_noise if main_trust >= 0.5 else 0.0) + (median_low if low_trust >= 0.5 else 0.0)
+    snr = _snr(total, noise)
+    # P(noisy) over whether each part of the floor is real noise: each combination's SNR, weighed
+    # by the two trusts (a doubtful floor adds doubt to the score instead of dB to the noise).
+    # Noise only below the first band (rumble, a wander) is inaudible: it must be stronger to count.
+    score = sum(pm * pl * float(logistic(((_SNR_MID_DB if nm > 0 else _LOW_ONLY_SNR_DB) - _snr(total, nm + nl))
+                                         / _SNR_SCALE_DB))
+                for pm, nm in ((main_trust, main_noise), (1 - main_trust, 0.0))
+                for pl, nl in ((low_trust, median_low), (1 - low_trust, 0.0)))
+    valid = w > 0.5
+    spread_db = float(np.median(spread[valid])) if valid.any() else float("nan")
+    low = median_low if low_trust >= 0.5 else 0.0
+    return NoiseEstimate(sf.band_hz, noise_psd / sf.channels, w, coverage, main_trust, low / sf.channels, low_trust,
+                         snr, float(score), programme, noise, spread_db)
+
+
+def _snr(total: float, noise: float) -> float:
+    if noise <= 0:
+        return SNR_CAP_DB
+    return float(min(SNR_CAP_DB, 10 * math.log10(max(total - noise, 1e-30) / noise)))
+
+
+def _sig(x: np.ndarray | float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
+
+
+def floor_on_grid(est: NoiseEstimate, sample_rate: int) -> tuple[list[float], list[float]]:
+    """The noise PSD per channel (dB re FS^2/Hz, one decimal) at the FLOOR_HZ centres below 0.47 x
+    the sample rate, interpolated over log frequency."""
+    grid = np.array([f for f in FLOOR_HZ if f < 0.47 * sample_rate])
+    db = 10 * np.log10(np.maximum(est.noise_psd, 1e-30))
+    vals = np.interp(np.log(grid), np.log(est.band_hz), db)
+    return grid.tolist(), [round(float(v), 1) for v in vals]
+
+
+def colour(est: NoiseEstimate) -> tuple[str, float]:
+    """(name, slope in dB per octave of the PSD) of the trusted floor between 200 Hz and 6 kHz:
+    white (flat), pink (-3), brown (-6, or rumble dominating), blue (rising, as tape hiss does)."""
+    sel = (est.weight > 0.5) & (est.band_hz >= 200) & (est.band_hz <= 6000)
+    slope = 0.0
+    if sel.sum() >= 3:
+        x, y = np.log2(est.band_hz[sel]), 10 * np.log10(est.noise_psd[sel])
+        slope = float(np.polyfit(x, y, 1)[0])
+    if est.low_power > 0 and est.low_power * 2 > est.noise_power / max(est.low_trust, 1e-9) * 0.5:
+        name = "brown"
+    elif slope > 1.5:
+        name = "blue"
+    elif slope > -1.5:
+        name = "white"
+    elif slope > -4.5:
+        name = "pink"
+    else:
+        name = "brown"
+    return name, slope
+
+
+@register_detector
+class NoiseDetector:
+    """Stationary broadband noise, from minimum statistics over the whole file (streaming; memory:
+    one dB histogram per 1/12-octave band, see `noise_floor`).
+
+    score: logistic in the SNR over the trusted floor (0.5 at 30 dB, 2 dB per logit), the main
+    bands counting only where a noise-like floor covers enough of the spectrum (0.5 at 12 % of it,
+    in octaves). severity: that SNR in dB (100: no noise found). params: `floor_hz`/`floor_db` (the
+    noise PSD per channel, dB re FS^2/Hz, on 1/3-octave centres), `low_hz`/`low_db` (noise power
+    below low_hz per channel, dB re FS^2, or None), `colour` and `slope_db_per_octave`,
+    `stationarity_db` (median spread of the per-second floor in noise-like bands), `coverage`.
+    Reference: R. Martin, IEEE Trans. Speech Audio Process. 9 (2001) (minimum statistics).
+    """
+
+    kind = "noise"
+    version = "1"
+
+    def __init__(self, sample_rate: int, channels: int) -> None:
+        self.sample_rate, self.channels = sample_rate, channels
+        self.floor = SpectralFloor(sample_rate, channels)
+        self._done: tuple[int, Finding] | None = None
+
+    def update(self, block: np.ndarray) -> None:
+        self.floor.update(block)
+
+    def estimate(self) -> NoiseEstimate | None:
+        return estimate(self.floor)
+
+    def finish(self) -> Finding:
+        if self._done is not None and self._done[0] == self.floor.samples:
+            return self._done[1]
+        est = self.estimate()
+        if est is None:
+            finding = Finding(self.kind, 0.0, SNR_CAP_DB, "dB", params={})
+        else:
+            score = min(1.0, max(0.0, est.score))
+            grid, db = floor_on_grid(est, self.sample_rate)
+            name, slope = colour(est)
+            low_db = round(10 * math.log10(est.low_power), 1) if est.low_power > 0 else None
+            finding = Finding(self.kind, float(score), round(est.snr_db, 2), "dB", params={
+                "floor_hz": grid, "floor_db": db, "low_hz": LOW_HZ if low_db is not None else None,
+                "low_db": low_db, "colour": name, "slope_db_per_octave": round(slope, 2),
+                "stationarity_db": None if math.isnan(est.spread_db) else round(est.spread_db, 2),
+                "coverage": round(est.coverage, 3)})
+        self._done = (self.floor.samples, finding)
+        return finding
