@@ -2,7 +2,7 @@
 
 `Measurer(sample_rate, channels)`: update(block) in order, then finish() -> dict with the keys of
 MEASURE_KEYS (a float, or None where the measure is undefined, e.g. on silence). Memory is bounded:
-histograms, running sums, one long-term spectrum, and one number per 100 ms for loudness gating.
+histograms, running sums, and one number per 100 ms for loudness gating.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import numpy as np
 from scipy import signal
 
 from ._util import as_block
+from .bandwidth import BandwidthDetector
 from .clipping import ClippingDetector
 from .dc import DcOffsetDetector
 from .hum import HumDetector
+from .noise import NoiseDetector
 from .registry import DETECTORS, load_all
 
 HUM_FLOOR_DB = -120.0  # hum_db when no hum is found
@@ -136,43 +138,35 @@ class TruePeak:
 class Measurer:
     """All the quality measures of one file, streaming (see MEASURE_KEYS).
 
-    snr_db: mean frame power over a minimum-statistics noise floor (10th percentile of 50 ms frame
-    powers about the frame mean, from a 0.25 dB histogram): (mean - floor) / floor. Right for speech with pauses,
-    pessimistic for dense music. hum_db: the hum detector's severity where it finds hum, else -120. clipped_fraction: the
-    clipping detector's severity. bandwidth_hz: the frequency below which 99 % of the long-term
-    spectrum's power above its floor (10th percentile over frequency) lies. loudness_lufs:
+    snr_db: the `noise` detector's severity, programme power over the noise floor it trusts
+    (minimum statistics per band, `noise_floor`; 100 where it finds none). hum_db: the hum detector's severity where it finds hum, else -120. clipped_fraction: the
+    clipping detector's severity. bandwidth_hz: the `bandwidth` detector's severity, the cut-off of
+    a lost high band, else the top of the analysed band (0.47 x the sample rate). loudness_lufs:
     BS.1770-4 integrated. true_peak_dbtp: 4x oversampled peak. dc_offset: max |mean| over channels.
     clicks_per_min, dropouts_s, wow_pct: the severity of the `clicks`, `dropouts` and `wow`
     detectors (SEVERITY_MEASURES), None while no detector of that kind is registered.
     """
 
-    _FRAME_S = 0.05
-    _NFFT = 2048
-    _DB_LO, _DB_STEP, _DB_BINS = -160.0, 0.25, 760
-
     def __init__(self, sample_rate: int, channels: int, shared: Mapping[str, Any] | None = None) -> None:
         """shared: detectors (by kind) that the caller already feeds the same blocks; their results are
-        reused instead of running a second hum, clipping or DC detector over the file."""
+        reused instead of running a second hum, clipping, DC, noise or bandwidth detector over the file."""
         self.sample_rate, self.channels = sample_rate, channels
         shared = shared or {}
         self._hum = shared.get("hum") or HumDetector(sample_rate, channels)
         self._clip = shared.get("clipping") or ClippingDetector(sample_rate, channels)
         self._dc = shared.get("dc_offset") or DcOffsetDetector(sample_rate, channels)
+        self._noise = shared.get("noise") or NoiseDetector(sample_rate, channels)
+        self._bw = shared.get("bandwidth") or BandwidthDetector(sample_rate, channels)
         load_all()
         self._severity = {m: shared.get(kind) or DETECTORS[kind](sample_rate, channels)
                           for m, kind in SEVERITY_MEASURES.items() if kind in DETECTORS}
         self._loud = Loudness(sample_rate, channels)
         self._tp = TruePeak(sample_rate, channels)
-        own = (self._hum, self._clip, self._dc, *self._severity.values())
+        own = (self._hum, self._clip, self._dc, self._noise, self._bw, *self._severity.values())
         self._fed = [p for p in own if p not in shared.values()]
         self._fed += [self._loud, self._tp]
-        self._frame = max(1, int(round(self._FRAME_S * sample_rate)))
-        self._hist = np.zeros(self._DB_BINS, dtype=np.int64)
-        self._frame_buf = np.zeros((channels, 0))
-        self._spec_buf = np.zeros(0)
-        self._ltas = np.zeros(self._NFFT // 2 + 1)
-        self._nspec = 0
-        self._power, self._frames = 0.0, 0
+        self._sum = np.zeros(channels)
+        self._sq, self._frames = 0.0, 0
 
     def update(self, block: np.ndarray) -> None:
         x = as_block(block, self.channels)
@@ -180,73 +174,23 @@ class Measurer:
             return
         for part in self._fed:
             part.update(x)
-        buf = np.concatenate([self._frame_buf, x], axis=1)
-        n = buf.shape[1] // self._frame * self._frame
-        if n:
-            self._add_frames(buf[:, :n].reshape(self.channels, -1, self._frame))
-        self._frame_buf = buf[:, n:]
-        mono = np.concatenate([self._spec_buf, x.mean(axis=0)])
-        n = mono.size // self._NFFT * self._NFFT
-        if n:
-            self._add_spectra(mono[:n].reshape(-1, self._NFFT))
-        self._spec_buf = mono[n:]
-
-    def _add_frames(self, frames: np.ndarray) -> None:
-        """frames: (channels, n, frame). Power about each frame's mean, so DC is not signal."""
-        p = frames.var(axis=2).mean(axis=0)
-        self._power += float(p.sum() * frames.shape[2])
-        self._frames += frames.shape[1] * frames.shape[2]
-        db = 10 * np.log10(np.maximum(p, 1e-30))
-        idx = np.clip(((db - self._DB_LO) / self._DB_STEP).astype(np.int64), 0, self._DB_BINS - 1)
-        self._hist += np.bincount(idx, minlength=self._DB_BINS)
-
-    def _add_spectra(self, segs: np.ndarray) -> None:
-        w = np.hanning(self._NFFT)
-        self._ltas += (np.abs(np.fft.rfft(segs * w, axis=1)) ** 2).sum(axis=0)
-        self._nspec += segs.shape[0]
-
-    def _snr(self) -> float | None:
-        total = self._hist.sum()
-        if total == 0:
-            return None
-        mean = self._power / self._frames
-        cdf = np.cumsum(self._hist) / total
-        low = int(np.searchsorted(cdf, 0.10))
-        floor = 10 ** ((self._DB_LO + (low + 0.5) * self._DB_STEP) / 10) if low > 0 else 0.0
-        if floor <= 0:
-            return 100.0  # digital silence between sounds: no measurable noise
-        return float(np.clip(10 * math.log10(max(mean - floor, 1e-30) / floor), -20.0, 100.0))
-
-    def _bandwidth(self) -> float | None:
-        ltas = self._ltas
-        if self._nspec == 0 and self._spec_buf.size:
-            seg = np.zeros(self._NFFT)
-            seg[: self._spec_buf.size] = self._spec_buf
-            ltas = np.abs(np.fft.rfft(seg * np.hanning(self._NFFT))) ** 2
-        if not np.any(ltas > 0):
-            return None
-        smooth = np.convolve(ltas, np.ones(9) / 9, mode="same")
-        above = np.clip(smooth - np.percentile(smooth[1:], 10), 0, None)
-        above[0] = 0.0
-        cum = np.cumsum(above)
-        if cum[-1] <= 0:
-            return None
-        return float(np.searchsorted(cum, 0.99 * cum[-1]) * self.sample_rate / self._NFFT)
+        self._sum += x.sum(axis=1)
+        self._sq += float(np.einsum("ij,ij->", x, x))
+        self._frames += x.shape[1]
 
     def finish(self) -> dict[str, float | None]:
-        if self._frame_buf.shape[1]:
-            self._add_frames(self._frame_buf[:, None, :])
-            self._frame_buf = np.zeros((self.channels, 0))
-        silent = self._frames == 0 or self._power / self._frames < _SILENT_POWER
+        # power about each channel's mean: a DC offset alone is not a signal to measure
+        power = (self._sq - float(np.sum(self._sum**2)) / self._frames) / self._frames if self._frames else 0.0
+        silent = power / self.channels < _SILENT_POWER
         hum = self._hum.finish()
         return {
-            "snr_db": None if silent else self._snr(),
+            "snr_db": None if silent else float(self._noise.finish().severity),
             # the level of what the detector judges to be hum: a programme's own steady line on the
             # mains grid is not reported as hum
             "hum_db": None if silent else float(hum.severity) if hum.score >= 0.5 else HUM_FLOOR_DB,
             "clicks_per_min": None,
             "clipped_fraction": float(self._clip.finish().severity),
-            "bandwidth_hz": None if silent else self._bandwidth(),
+            "bandwidth_hz": None if silent else float(self._bw.finish().severity),
             "loudness_lufs": self._loud.finish(),
             "true_peak_dbtp": self._tp.finish(),
             "dc_offset": float(self._dc.finish().severity),
