@@ -293,7 +293,7 @@ def _hash_and_probe(real: str) -> _FileInfo:
     try:
         ai = sf.info(real)
     except Exception as exc:  # libsndfile reports every failure as a RuntimeError/LibsndfileError
-        info.error = f"unreadable audio: {_sndfile_message(exc)}"
+        info.error = f"unreadable audio: {sndfile_message(exc)}"
         return info
     info.sample_rate, info.channels, info.frames = int(ai.samplerate), int(ai.channels), int(ai.frames)
     info.duration_s = info.frames / info.sample_rate if info.sample_rate else None
@@ -301,7 +301,8 @@ def _hash_and_probe(real: str) -> _FileInfo:
     return info
 
 
-def _sndfile_message(exc: Exception) -> str:
+def sndfile_message(exc: Exception) -> str:
+    """libsndfile's own words for a failure, on one line."""
     msg = getattr(exc, "error_string", None) or str(exc)
     return " ".join(str(msg).split())
 

@@ -24,12 +24,24 @@ from acetate.ops.findings import Finding
 from acetate.ops.measures import Measurer
 from acetate.ops.registry import DETECTORS
 
-from .audio_io import AtomicAudioWriter, output_format, read_blocks, read_windows
+from .audio_io import (
+    AtomicAudioWriter,
+    OutputUnavailable,
+    ReadStats,
+    SourceReadError,
+    output_format,
+    read_blocks,
+    read_windows,
+)
 from .fingerprint import acetate_version
 from .fusion import fuse_content, fuse_findings
 from .policy import Policy
 from .provenance import Provenance
 from .route import Decision, decide
+
+# Shorter files carry too little for any detector to judge (a hum period is 20 ms, the noise floor
+# needs several 32 ms frames): they are recorded `skipped`, with the reason, and left alone.
+MIN_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -117,17 +129,36 @@ def process_item(item: Mapping[str, Any], ctx: ItemContext) -> dict[str, Any]:
     }
     if item.get("error"):
         return _finish(base, t0, status="failed", error=item["error"])
+    if (too_short := _too_short(item)) is not None:
+        return _finish(base, t0, status="skipped", review_reason=too_short, chain=[])
     try:
         return _process(item, ctx, base, t0)
+    except OutputUnavailable:  # OUT is full or read-only: not this item's fault, so no terminal record
+        raise
     except Exception as exc:  # one bad file must not stop the batch: record it and go on
         return _finish(base, t0, status="failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def _too_short(item: Mapping[str, Any]) -> str | None:
+    frames, sr = int(item.get("frames") or 0), int(item.get("sample_rate") or 0)
+    if frames == 0:
+        return "no audio: the file holds 0 frames"
+    if sr and frames < MIN_SECONDS * sr:
+        return f"too short to analyze: {frames} frames ({1000 * frames / sr:.1f} ms; at least {1000 * MIN_SECONDS:.0f} ms)"
+    return None
 
 
 def _process(item: Mapping[str, Any], ctx: ItemContext, base: dict[str, Any], t0: float) -> dict[str, Any]:
     src = source_file(ctx.source_root, item["source_path"])
     sr, ch = int(item["sample_rate"]), int(item["channels"])
     block = max(1, int(ctx.policy.data["block_seconds"] * sr))
-    analysis = analyze(read_blocks(src, block), sr, ch, ctx.policy.data.get("detection"))
+    read = ReadStats()
+    analysis = analyze(read_blocks(src, block, read), sr, ch, ctx.policy.data.get("detection"))
+    if read.frames != int(item["frames"]):
+        raise SourceReadError(f"decoded {read.frames} frames, the header declares {item['frames']} "
+                              "(truncated or corrupt stream)")
+    if (nonfinite := read.nonfinite_reason()) is not None:
+        analysis.reviews.append(nonfinite)
     t_analyzed = time.perf_counter()
     policy = ctx.policy.for_item(item.get("collection"), analysis.content)
     decision = decide(analysis.findings, analysis.content, policy, sr)
