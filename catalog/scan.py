@@ -6,7 +6,14 @@ processed still gets a row, with the reason in `error`, so nothing silently drop
 - a path that resolves (also through symlinks) outside the archive root is never opened:
   `error = "path escapes the archive root: <path as given>"`, no stat, no hash, no audio info;
 - a manifest path that does not exist: `error = "file not found"`;
-- a file libsndfile cannot read: `error = "unreadable audio: <libsndfile message>"`, hash kept.
+- a file libsndfile cannot read: `error = "unreadable audio: <libsndfile message>"`, hash kept;
+- an empty file: `error = "empty file (0 bytes)"`;
+- a WAV whose header promises more audio than the file holds (a transfer cut short), or declares
+  none before audio that follows: `error = "truncated file: ..."` / `"unfinalized WAV header: ..."`,
+  hash and audio info kept (catalog/wav_header.py);
+- given OUT (`exclude`, as `rescan` does), the folder walk never enters OUT, and an entry that
+  resolves inside it is an error row (`"path is inside OUT: <path>"`): outputs are never taken for
+  sources. An archive root inside OUT is refused.
 
 Incremental re-scan: given the previous catalog, a file whose (source_path, size_bytes, mtime_ns) is
 unchanged reuses the previous sha256 and audio info without being opened.
@@ -41,6 +48,7 @@ import soundfile as sf
 from acetate.catalog import store
 from acetate.catalog.fixity import sha256_stream
 from acetate.catalog.schema import CATALOG_SCHEMA
+from acetate.catalog.wav_header import wav_data_problem
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +159,14 @@ def _escape_error(given: str) -> str:
     return f"path escapes the archive root: {given}"
 
 
-def _walk(root: Path) -> _Entries:
+def _in_out_error(given: str) -> str:
+    return f"path is inside OUT: {given}"
+
+
+def _walk(root: Path, real_out: str | None = None) -> _Entries:
     """Walk a folder tree (sorted, deterministic). Symlinks are followed only while they stay inside
-    the root; one that leads outside becomes an error row. Each real directory is walked once."""
+    the root; one that leads outside becomes an error row. Each real directory is walked once;
+    `real_out` (OUT, resolved) is never entered, and a file link into it is an error row."""
     real_root = os.path.realpath(root)
     out = _Entries([], [], [])
     seen_dirs = {real_root}
@@ -186,11 +199,16 @@ def _walk(root: Path) -> _Entries:
                 real = None
             if is_dir:
                 real = real or os.path.realpath(e.path)
-                if real in seen_dirs:
+                if real in seen_dirs or (real_out is not None and _inside(real, real_out)):
                     continue
                 seen_dirs.add(real)
                 visit(e.path, relpath)
             elif is_audio_name(e.name) and e.is_file(follow_symlinks=True):
+                if real_out is not None and _inside(real or os.path.realpath(e.path), real_out):
+                    out.source_path.append(relpath)
+                    out.real_path.append(None)
+                    out.error.append(_in_out_error(relpath))
+                    continue
                 out.source_path.append(relpath)
                 out.real_path.append(real or e.path)
                 out.error.append(None)
@@ -221,7 +239,7 @@ def _read_manifest(path: Path) -> pa.Table:
     return table
 
 
-def _manifest_entries(paths: pa.ChunkedArray, root: Path) -> _Entries:
+def _manifest_entries(paths: pa.ChunkedArray, root: Path, real_out: str | None = None) -> _Entries:
     real_root = os.path.realpath(root)
     out = _Entries([], [], [], manifest_rows=[])
     seen: set[str] = set()
@@ -239,7 +257,9 @@ def _manifest_entries(paths: pa.ChunkedArray, root: Path) -> _Entries:
                 # symlink target) through the resolved root.
                 base, rel_to = (joined, root) if _inside(joined, str(root)) else (real, real_root)
                 key = Path(os.path.relpath(base, rel_to)).as_posix()
-                if not os.path.exists(real):
+                if real_out is not None and _inside(real, real_out):
+                    real, error = None, _in_out_error(given)
+                elif not os.path.exists(real):
                     real, error = None, "file not found"
                 elif not os.path.isfile(real):
                     real, error = None, "not a regular file"
@@ -290,6 +310,9 @@ def _hash_and_probe(real: str) -> _FileInfo:
         info.error = f"unreadable file: {exc.strerror or exc}"
         return info
     info.sha256 = digest
+    if info.size == 0:
+        info.error = "empty file (0 bytes)"
+        return info
     try:
         ai = sf.info(real)
     except Exception as exc:  # libsndfile reports every failure as a RuntimeError/LibsndfileError
@@ -298,6 +321,12 @@ def _hash_and_probe(real: str) -> _FileInfo:
     info.sample_rate, info.channels, info.frames = int(ai.samplerate), int(ai.channels), int(ai.frames)
     info.duration_s = info.frames / info.sample_rate if info.sample_rate else None
     info.format, info.subtype = ai.format, ai.subtype
+    if ai.format in ("WAV", "WAVEX"):
+        try:
+            with open(real, "rb") as f:
+                info.error = wav_data_problem(f, info.size)
+        except OSError as exc:
+            info.error = f"unreadable file: {exc.strerror or exc}"
     return info
 
 
@@ -372,6 +401,7 @@ def scan(
     previous: pa.Table | None = None,
     workers: int = 4,
     progress: Callable[[int, int], None] | None = None,
+    exclude: str | Path | None = None,
 ) -> tuple[Path, pa.Table]:
     """Catalog an archive.
 
@@ -379,6 +409,7 @@ def scan(
     `path` column; root = the manifest's folder unless `root` is given).
     previous: the last catalog of the same archive; unchanged files reuse its hash and audio info.
     progress: called as progress(done, total) after each batch of files.
+    exclude: OUT, whose files are never taken for sources (ValueError if the root lies inside it).
 
     Returns (archive root, table). The table has CATALOG_SCHEMA's columns followed, for a manifest,
     by the manifest's other columns carried through verbatim (CSV values as text). A manifest column
@@ -387,17 +418,20 @@ def scan(
     """
     source = Path(source)
     manifest: pa.Table | None = None
+    real_out = None if exclude is None else os.path.realpath(exclude)
     if source.is_dir():
         if root is not None and Path(os.path.abspath(root)) != Path(os.path.abspath(source)):
             raise ValueError("root can only be given for a manifest source")
         root = Path(os.path.abspath(source))
-        entries = _walk(root)
+        _check_apart(root, real_out)
+        entries = _walk(root, real_out)
     elif source.is_file():
         manifest = _read_manifest(source)
         root = Path(os.path.abspath(root if root is not None else source.parent))
         if not root.is_dir():
             raise ValueError(f"archive root {root} is not a folder")
-        entries = _manifest_entries(manifest["path"], root)
+        _check_apart(root, real_out)
+        entries = _manifest_entries(manifest["path"], root, real_out)
     else:
         raise ValueError(f"source {source} is neither a folder nor a manifest file")
 
@@ -436,6 +470,12 @@ def scan(
         }
     )
     return root, table.replace_schema_metadata(meta)
+
+
+def _check_apart(root: Path, real_out: str | None) -> None:
+    if real_out is not None and _inside(os.path.realpath(root), real_out):
+        raise ValueError(f"the archive root {root} is inside OUT {real_out} (or is OUT): sources and "
+                         "outputs must not mix; choose an OUT outside the archive or in a folder of its own")
 
 
 def _build_table(
@@ -512,6 +552,6 @@ def _first_folder(source_path: str) -> str | None:
 def rescan(source: str | Path, out: str | Path, *, root: Path | None = None,
            progress: Callable[[int, int], None] | None = None) -> tuple[Path, pa.Table]:
     """Scan SOURCE against OUT's last catalog snapshot (rehashing only what changed) and store the new one."""
-    root_path, table = scan(source, root=root, previous=store.read_catalog(out), progress=progress)
+    root_path, table = scan(source, root=root, previous=store.read_catalog(out), progress=progress, exclude=out)
     store.write_catalog(out, table)
     return root_path, table

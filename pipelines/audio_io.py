@@ -72,8 +72,9 @@ def read_blocks(path: str | os.PathLike, block_frames: int, stats: ReadStats | N
             try:
                 data = f.read(block_frames, dtype="float32", always_2d=True)
             except sf.LibsndfileError as exc:
-                raise SourceReadError(f"audio stops decoding after frame {stats.frames} of {f.frames} "
-                                      f"(truncated or corrupt stream): {sndfile_message(exc)}") from exc
+                end = min(stats.frames + block_frames, f.frames)
+                raise SourceReadError(f"audio stops decoding between frames {stats.frames} and {end} of "
+                                      f"{f.frames} (truncated or corrupt stream): {sndfile_message(exc)}") from exc
             if data.shape[0] == 0:
                 return
             block = np.ascontiguousarray(data.T)

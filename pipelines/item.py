@@ -144,7 +144,8 @@ def _too_short(item: Mapping[str, Any]) -> str | None:
     if frames == 0:
         return "no audio: the file holds 0 frames"
     if sr and frames < MIN_SECONDS * sr:
-        return f"too short to analyze: {frames} frames ({1000 * frames / sr:.1f} ms; at least {1000 * MIN_SECONDS:.0f} ms)"
+        return (f"too short to analyze: {frames} frame{'s' if frames > 1 else ''} ({1000 * frames / sr:.1f} ms; "
+                f"at least {1000 * MIN_SECONDS:.0f} ms)")
     return None
 
 
