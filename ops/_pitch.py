@@ -24,14 +24,14 @@ from scipy import signal
 ANALYSIS_RATE = 5500.0  # Hz: partials up to ~2.1 kHz, where most of music's stable ones are
 FRAME_S = 0.01  # hop: a speed curve sampled at 100 Hz (flutter up to 30 Hz fits below Nyquist)
 WINDOW_S = 0.046  # Hann: lobes ~43 Hz wide, so harmonics of a 100 Hz voice stay apart
-_TAPS_PER_PHASE = 12  # anti-alias FIR length / decimation factor (Kaiser, ~45 dB)
+_TAPS_PER_PHASE = 8  # anti-alias FIR length / decimation factor (Kaiser, ~40 dB)
 FMIN_HZ = 80.0
 FMAX_FRACTION = 0.38  # of the analysis rate: the decimator's aliases stay below -40 dB here
 _DYNAMIC_DB = 50.0  # a peak within this of the frame's strongest one
 _PEAK_SNR_DB = 15.0  # and this far above the frame's median bin
 _MAX_OFFSET_BINS = 0.6  # a sinusoid's reassigned frequency lies inside its peak's main lobe
-LINK_TOLERANCE = 0.006  # |log f| step allowed between frames (0.6 %: severe wow moves 0.3 %)
-MIN_TRACK_FRAMES = 8  # 80 ms
+LINK_TOLERANCE = 0.006  # |log f| step allowed per 10 ms (0.6 %: severe wow moves 0.3 %)
+MIN_TRACK_S = 0.08
 
 
 def grid(sample_rate: int) -> tuple[int, int]:
@@ -56,7 +56,7 @@ def grid(sample_rate: int) -> tuple[int, int]:
 
 
 def decimation(sample_rate: int) -> tuple[int, np.ndarray]:
-    """(factor M, anti-alias FIR of 12 M + 1 taps): the analysis rate is sample_rate / M."""
+    """(factor M, anti-alias FIR of 8 M + 1 taps): the analysis rate is sample_rate / M."""
     m = grid(sample_rate)[0]
     if m == 1:
         return 1, np.ones(1)
@@ -78,7 +78,7 @@ def decimate(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:
     mono = np.asarray(audio, dtype=np.float64).mean(axis=0)
     if m == 1:
         return mono, float(sample_rate)
-    delay = (h.size - 1) // 2 // m  # whole output samples, since len(h) - 1 = 12 m
+    delay = (h.size - 1) // 2 // m  # whole output samples, since len(h) - 1 = 8 m
     n_out = -(-mono.size // m)
     y = signal.upfirdn(h, mono, 1, m)[delay:delay + n_out]
     return y, sample_rate / m
@@ -168,8 +168,7 @@ def peaks(y: np.ndarray, rate: float, hop: int) -> Peaks:
     return Peaks(fr.astype(np.int64), np.log(hz), snr, count, hop / rate, n_win / 2 / rate)
 
 
-def link(frame: np.ndarray, log_hz: np.ndarray, tolerance: float = LINK_TOLERANCE,
-         min_frames: int = MIN_TRACK_FRAMES) -> np.ndarray:
+def link(frame: np.ndarray, log_hz: np.ndarray, tolerance: float, min_frames: int) -> np.ndarray:
     """Track id of each peak (-1: in no track of at least `min_frames` frames).
 
     frame, log_hz: sorted by frame then frequency. A peak continues the nearest peak of the previous
@@ -243,7 +242,8 @@ class Tracks:
 
 
 def tracks(p: Peaks) -> Tracks:
-    tid = link(p.frame, p.log_hz)
+    """Link `p` into tracks of at least MIN_TRACK_S (frame-to-frame tolerance scaled to the hop)."""
+    tid = link(p.frame, p.log_hz, LINK_TOLERANCE * p.hop_s / 0.01, max(3, int(math.ceil(MIN_TRACK_S / p.hop_s - 1e-9))))
     keep = tid >= 0
     fr, k, lf, snr = p.frame[keep], tid[keep], p.log_hz[keep], p.snr[keep]
     n_tracks = int(k.max()) + 1 if k.size else 0

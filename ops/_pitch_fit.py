@@ -12,14 +12,15 @@ This is the Lomb-Scargle periodogram generalised to offsets per track.
 
 Reference: N. R. Lomb, Astrophys. Space Sci. 39 (1976); J. D. Scargle, ApJ 263 (1982);
 M. Zechmeister and M. Kurster, A&A 496 (2009) (the generalised, weighted periodogram);
-A. Czyzewski et al., "Wow detection and compensation employing spectral processing of audio",
-AES 117th Convention (2004) (speed from the common deviation of tonal components).
+A. Czyzewski et al., "DSP techniques for determining 'wow' distortion", J. Audio Eng. Soc. 55
+(2007) (the speed curve from tonal components of the programme).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.fft as sfft
@@ -44,28 +45,36 @@ def _frame_sums(tr: Tracks, weight: np.ndarray, dev: np.ndarray) -> np.ndarray:
     return np.bincount(tr.frame, weights=weight[tr.track] * dev, minlength=tr.frames)
 
 
+_LENGTH_BINS = np.unique(np.round(np.geomspace(1, 4096, 48)).astype(np.int64))
+
+
+@lru_cache(maxsize=32)
+def _leakage(nfft: int, hop_s: float, lo: int, hi: int) -> np.ndarray:
+    """1 - F_n(w h)^2 for track lengths n at the bins' geometric centres and FFT bins lo..hi-1:
+    the share of a length-n track's regressor left after its own mean is taken off."""
+    centres = np.sqrt(_LENGTH_BINS * np.append(_LENGTH_BINS[1:], _LENGTH_BINS[-1] * 1.2))
+    x = 2 * math.pi * np.arange(lo, hi)[None, :] / nfft
+    return 1 - dirichlet(centres[:, None], x) ** 2
+
+
 def scan(tr: Tracks, band: tuple[float, float], weight: np.ndarray | None = None,
          dev: np.ndarray | None = None, grid_hz: float = GRID_HZ) -> tuple[np.ndarray, np.ndarray]:
     """(frequencies, explained weighted variance) on a `grid_hz` grid over `band`.
 
     The cos/sin coupling term Q is left out here (it matters only within ~1/span of 0 Hz); the
     exact fit at the chosen frequency keeps it. G is evaluated on track lengths binned
-    geometrically (40 bins), so the cost is one FFT plus 40 x grid.
+    geometrically (48 bins), so the cost is one FFT plus a small matrix-vector product.
     """
     weight = tr.weight if weight is None else weight
     dev = tr.dev if dev is None else dev
     nfft = sfft.next_fast_len(max(int(math.ceil(1.0 / (grid_hz * tr.hop_s))), 2 * tr.frames))
-    spectrum = sfft.rfft(_frame_sums(tr, weight, dev), nfft)
-    freqs = np.arange(spectrum.size) / (nfft * tr.hop_s)
-    sel = (freqs >= band[0]) & (freqs <= band[1])
-    freqs, b = freqs[sel], spectrum[sel]
-    n = tr.length
-    edges = np.unique(np.round(np.geomspace(1, max(2, n.max() + 1), 40)).astype(np.int64))
-    idx = np.clip(np.searchsorted(edges, n, side="right") - 1, 0, edges.size - 1)
-    vn = np.bincount(idx, weights=weight * n, minlength=edges.size)
-    typical = np.bincount(idx, weights=weight * n * n, minlength=edges.size) / np.maximum(vn, 1e-300)
-    x = 2 * math.pi * freqs[None, :] * tr.hop_s
-    g = (vn[:, None] * (1 - dirichlet(np.maximum(typical, 1.0)[:, None], x) ** 2)).sum(axis=0)
+    lo = int(math.ceil(band[0] * nfft * tr.hop_s))
+    hi = min(nfft // 2 + 1, int(math.floor(band[1] * nfft * tr.hop_s)) + 1)
+    b = sfft.rfft(_frame_sums(tr, weight, dev), nfft)[lo:hi]
+    idx = np.clip(np.searchsorted(_LENGTH_BINS, tr.length, side="right") - 1, 0, _LENGTH_BINS.size - 1)
+    vn = np.bincount(idx, weights=weight * tr.length, minlength=_LENGTH_BINS.size)
+    g = np.einsum("i,ij->j", vn, _leakage(nfft, round(tr.hop_s, 12), lo, hi))  # no BLAS threads for this
+    freqs = np.arange(lo, hi) / (nfft * tr.hop_s)
     return freqs, 2 * np.abs(b) ** 2 / np.maximum(g, 1e-300)
 
 
@@ -73,24 +82,28 @@ def exact(tr: Tracks, freq: float, weight: np.ndarray | None = None,
           dev: np.ndarray | None = None) -> tuple[complex, float]:
     """(c, explained weighted variance) of the least-squares sinusoid at `freq`, offsets per track.
     Phase reference: frame 0 (g(t) = Re(c e^{i w (t - first_s)}))."""
+    c, power = exact_many(tr, np.array([float(freq)]), weight, dev)
+    return complex(c[0]), float(power[0])
+
+
+def exact_many(tr: Tracks, freqs: np.ndarray, weight: np.ndarray | None = None,
+               dev: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`exact` at several frequencies at once: (c, explained variance), each (len(freqs),)."""
     weight = tr.weight if weight is None else weight
     dev = tr.dev if dev is None else dev
-    w = 2 * math.pi * freq
-    b = complex(np.sum(weight[tr.track] * dev * np.exp(-1j * w * tr.frame * tr.hop_s)))
-    g, q = _gq(tr, w, weight)
-    det = g * g - abs(q) ** 2
-    if det <= 0:
-        return 0j, 0.0
-    c = 2 * (b * g - np.conj(q) * np.conj(b)) / det
-    return complex(c), float(np.real(c * np.conj(b)))
-
-
-def _gq(tr: Tracks, w: float, weight: np.ndarray) -> tuple[float, complex]:
+    w = 2 * math.pi * np.asarray(freqs, dtype=np.float64)[:, None]
+    # an elementwise product and sum, not a BLAS call: tiny products pay more for threads than sums
+    b = np.sum(np.exp(-1j * w * (np.arange(tr.frames) * tr.hop_s)) * _frame_sums(tr, weight, dev), axis=1)
     n = tr.length.astype(np.float64)
-    f1 = dirichlet(n, np.full(n.shape, w * tr.hop_s))
-    f2 = dirichlet(n, np.full(n.shape, 2 * w * tr.hop_s))
+    f1 = dirichlet(n, w * tr.hop_s)
+    f2 = dirichlet(n, 2 * w * tr.hop_s)
     vn = weight * n
-    return float(np.sum(vn * (1 - f1**2))), complex(np.sum(vn * np.exp(2j * w * tr.centre_s) * (f2 - f1**2)))
+    g = np.sum(vn * (1 - f1**2), axis=1)
+    q = np.sum(vn * np.exp(2j * w * tr.centre_s) * (f2 - f1**2), axis=1)
+    det = g * g - np.abs(q) ** 2
+    ok = det > 0
+    c = np.where(ok, 2 * (b * g - np.conj(q) * np.conj(b)) / np.where(ok, det, 1.0), 0j)
+    return c, np.where(ok, np.real(c * np.conj(b)), 0.0)
 
 
 def model(tr: Tracks, freq: float, c: complex) -> np.ndarray:
@@ -143,6 +156,12 @@ def _peak(freqs: np.ndarray, power: np.ndarray) -> float:
     return float(freqs[j])
 
 
+def _refine(tr: Tracks, f: float, step: float, weight: np.ndarray) -> float:
+    """The exact fit's maximum within one grid step of the scan's peak (the scan leaves Q out)."""
+    cand = f + np.linspace(-step, step, 9)
+    return _peak(cand, np.maximum(exact_many(tr, cand, weight)[1], 1e-300))
+
+
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     if values.size == 0 or weights.sum() <= 0:
         return 0.0
@@ -160,6 +179,8 @@ def fit_line(tr: Tracks, band: tuple[float, float], freq: float | None = None,
     weight = tr.weight.copy()
     for it in range(passes + 1):
         f = _peak(*scan(tr, band, weight, grid_hz=grid_hz)) if freq is None else float(freq)
+        if freq is None and it == passes:
+            f = _refine(tr, f, grid_hz, weight)
         c, explained = exact(tr, f, weight)
         residual = tr.dev - model(tr, f, c)
         rms = track_rms(tr, residual)

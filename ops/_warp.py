@@ -1,11 +1,11 @@
 """Reading a signal at fractional sample positions (time warping), fast and band-limited.
 
 A Farrow structure: the Kaiser-windowed sinc interpolator's 16 taps are polynomials of degree 7 in
-the fractional position mu, so a read is the fixed 16-tap filters applied once (one matrix product
-per block) and a Horner step per output sample. Reads of a sine up to 0.38 x the sample rate are
+the fractional position mu, so each read is its 16 input samples times a fixed (16, 8) matrix (one
+matrix product per block of reads) and a Horner step in mu. Reads of a sine up to 0.38 x the sample rate are
 accurate to -60 dB (-70 dB up to 0.35 x), at 0.42 x to -24 dB (a 16-tap kernel's transition band);
 mu = 0 reproduces the input exactly (the sinc is 1 at 0 and 0 at the other integers), so a zero
-warp is the identity. About 7 times faster than the simulator's 32-tap table interpolator.
+warp is the identity. About 12 times faster than the simulator's 32-tap table interpolator.
 
 Reference: C. W. Farrow, "A continuously variable digital delay element", IEEE ISCAS 1988;
 T. I. Laakso et al., "Splitting the unit delay", IEEE Signal Processing Magazine 13 (1996).
@@ -58,28 +58,26 @@ def read_at(x: np.ndarray, positions: np.ndarray) -> np.ndarray:
     if n < 2:
         out[:] = x[:, :1] if n else 0.0
         return out
-    coeffs = farrow_coefficients().astype(np.float32)  # (ORDER + 1, taps)
+    coeffs_t = np.ascontiguousarray(farrow_coefficients().T.astype(np.float32))  # (taps, ORDER + 1)
     base = np.floor(positions)
     frac = (positions - base).astype(np.float32)
     base = base.astype(np.int64)
     pad = HALF + 1 + int(max(0, -base.min(), base.max() - (n - 1)))
     xp = np.pad(x, ((0, 0), (pad, pad)), mode="reflect") if pad < n else _mirror(x, pad)
-    taps = 2 * HALF
+    first = base + pad - HALF + 1  # each read's first tap, in xp
     with single_thread_blas():
-        for s in range(0, positions.size, _BLOCK):
-            i = base[s:s + _BLOCK]
-            lo, hi = int(i.min()), int(i.max()) + 1
-            seg = xp[:, lo + pad - HALF + 1: hi + pad + HALF]  # windows for outputs at lo .. hi-1
-            win = np.lib.stride_tricks.sliding_window_view(seg, taps, axis=1)  # (channels, hi-lo, taps)
-            flat = np.ascontiguousarray(win).reshape(-1, taps)
-            y = (coeffs @ flat.T).reshape(ORDER + 1, channels, hi - lo)  # filters applied once
-            g = y[:, :, i - lo]  # (ORDER + 1, channels, block)
-            mu = frac[s:s + _BLOCK]
-            acc = g[ORDER].copy()
-            for p in range(ORDER - 1, -1, -1):
-                acc *= mu
-                acc += g[p]
-            out[:, s:s + i.size] = acc
+        for c in range(channels):
+            windows = np.lib.stride_tricks.sliding_window_view(xp[c], 2 * HALF)
+            for s in range(0, positions.size, _BLOCK):
+                # the taps of each read gathered (contiguous), the fixed filters applied by one
+                # matrix product, then the polynomial in mu by Horner's rule
+                g = windows[first[s:s + _BLOCK]] @ coeffs_t  # (block, ORDER + 1)
+                mu = frac[s:s + _BLOCK]
+                acc = g[:, ORDER].copy()
+                for p in range(ORDER - 1, -1, -1):
+                    acc *= mu
+                    acc += g[:, p]
+                out[c, s:s + mu.size] = acc
     return out
 
 

@@ -25,10 +25,13 @@ from .findings import Finding
 from .registry import register_detector
 
 WOW_BAND = (0.4, 3.2)  # Hz: off-centre discs (0.55 Hz at 33 1/3 rpm, 1.3 Hz at 78), capstans, warps
-FLUTTER_BAND = (5.0, 32.0)
+FLUTTER_BAND = (5.0, 24.0)  # below the 25 Hz Nyquist of the detector's 20 ms frames
 SEGMENT_S = 12.0  # analysed at a time; 50 % overlap
 MIN_SEGMENT_S = 2.5  # shorter files are not judged (a 0.4 Hz wow needs a period)
 _MIN_TRACKS = 12
+_HOP = 2  # the detector's frames are 20 ms apart (the restorer's 10 ms): a 3 Hz line needs no more
+_FLUTTER_FROM_Z = -2.0  # flutter is estimated where wow is at least plausible
+_GLOBAL_SHARE = 0.75  # wow in this share of the segments is the recording's, not a passage's: no regions
 
 
 @dataclass(frozen=True)
@@ -39,23 +42,47 @@ class _Segment:
     wow: _pitch_fit.Line
     flutter: _pitch_fit.Line | None
     offset_s: float  # integral of the fitted displacement over the segment's own part, seconds^2
+    tracks: int
+
+
+def features(line: _pitch_fit.Line, tracks: int) -> dict[str, float]:
+    """What the evidence is made of: `raw_features` of a fitted line."""
+    return raw_features(line.snr, line.depth, line.explained, line.halves, line.spread, line.unsteady, tracks)
+
+
+def raw_features(snr: float, depth: float, explained: float, halves: float, spread: float, unsteady: float,
+                 tracks: int) -> dict[str, float]:
+    """Logs base 10, depths and spreads relative to 0.1 %; the hinges mark what wow is not: deeper
+    than 0.5 % with partials moving by more than 0.4 % besides is a voice's intonation, and wow
+    past 1.5 % is beyond the worst turntable."""
+    f = {
+        "snr": math.log10(max(snr, 1e-3)),
+        "depth": math.log10(max(depth, 1e-6) / 1e-3),
+        "explained": explained,
+        "halves": halves,
+        "spread": math.log10(max(spread, 1e-6) / 1e-3),
+        "unsteady": math.log10(max(unsteady, 1e-6) / 1e-3),
+        "tracks": math.log10(max(tracks, 1)),
+    }
+    f["too_deep"] = max(0.0, f["depth"] - math.log10(15.0))
+    f["deep"] = max(0.0, f["depth"] - 0.7)
+    f["few"] = max(0.0, 2.0 - f["tracks"])
+    f["steady"] = max(0.0, f["unsteady"] - 0.6)
+    return f
 
 
 def evidence(line: _pitch_fit.Line, tracks: int) -> float:
-    """Logit that a fitted wow-band line is speed variation, not the programme's own movement.
-
-    Fitted by logistic regression on the training split's clips (clean, degraded by every kind,
-    with wow at three severities): see benchmarks/wow_calibration.py.
-    """
-    snr = math.log10(max(line.snr, 1e-3))
-    depth = math.log10(max(line.depth, 1e-6) / 1e-3)  # 0 at 0.1 %
-    spread = math.log10(max(line.spread, 1e-6) / 1e-3)
-    z = (_W["bias"] + _W["snr"] * snr + _W["depth"] * depth + _W["explained"] * line.explained
-         + _W["halves"] * line.halves + _W["spread"] * spread + _W["tracks"] * math.log10(max(tracks, 1)))
-    return float(z)
+    """Logit that a fitted wow-band line is speed variation, not the programme's own movement:
+    a logistic regression on `features`, fitted on the corpus's training split (clean clips,
+    clips degraded by every kind, wow at moderate and severe depth on music) by
+    benchmarks/wow_calibration.py, its bias set so that no more than 2 % of the training
+    negatives of either content (music, speech) score above 0."""
+    f = features(line, tracks)
+    return float(WEIGHTS["bias"] + sum(WEIGHTS[k] * v for k, v in f.items()))
 
 
-_W = {"bias": -8.0, "snr": 3.0, "depth": 1.5, "explained": 2.0, "halves": 3.0, "spread": -2.0, "tracks": 0.0}
+WEIGHTS = {"bias": -10.7706, "snr": 1.7687, "depth": 1.5822, "explained": 4.0805, "halves": 2.411, "spread": 0.3642,
+           "unsteady": 1.5626, "tracks": 1.5712, "too_deep": -4.0189, "deep": -5.0451, "few": -2.4321, "steady": -5.3497}
 
 
 @register_detector
@@ -69,7 +96,7 @@ class WowDetector:
     unsteady the partials are apart from the fitted line), `offset_ms` (mean time displacement of
     the fitted speed curve over the file: the restorer takes it off so the file stays aligned on
     average), `segments` (judged), `line_snr`.
-    regions: the segments where wow was found, unless that is the whole file (then none: global).
+    regions: the segments where wow was found, unless that is most of the file (then none: global).
     """
 
     kind = "wow"
@@ -87,6 +114,11 @@ class WowDetector:
         self._segments: list[_Segment] = []
         self._frames = 0
 
+    @property
+    def segments(self) -> tuple[_Segment, ...]:
+        """The analysed segments so far (for calibration and diagnostics)."""
+        return tuple(self._segments)
+
     def update(self, block: np.ndarray) -> None:
         x = as_block(block, self.channels)
         if x.shape[1] == 0:
@@ -100,14 +132,15 @@ class WowDetector:
 
     def _analyse(self, y: np.ndarray, first: bool, last: bool) -> None:
         t0 = self._buf_start / self.rate
-        tr = _pitch.tracks(_pitch.peaks(y, self.rate, self._dec.hop))
+        tr = _pitch.tracks(_pitch.peaks(y, self.rate, _HOP * self._dec.hop))
         self._done = self._buf_start + y.size
         if tr.count < _MIN_TRACKS:
             return
         wow = _pitch_fit.fit_line(tr, WOW_BAND)
         if wow is None:
             return
-        flutter = _pitch_fit.fit_line(tr, FLUTTER_BAND, passes=1, grid_hz=0.05)
+        z = evidence(wow, tr.count)
+        flutter = _pitch_fit.fit_line(tr, FLUTTER_BAND, passes=1, grid_hz=0.05) if z > _FLUTTER_FROM_Z else None
         # the segment's own part (segments overlap by half): its middle, or up to its edge at the file's ends
         span = y.size / self.rate
         a = 0.0 if first else span / 4
@@ -115,7 +148,7 @@ class WowDetector:
         w = 2 * math.pi * wow.freq
         ea, eb = (np.exp(1j * w * (v - tr.first_s)) for v in (a, b))
         integral = float(-np.real(wow.c * (eb - ea)) / w**2)
-        self._segments.append(_Segment(t0 + a, t0 + b, evidence(wow, tr.count), wow, flutter, integral))
+        self._segments.append(_Segment(t0 + a, t0 + b, z, wow, flutter, integral, tr.count))
 
     def finish(self) -> Finding:
         new = self._buf_start + self._buf.size - self._done
@@ -141,7 +174,7 @@ class WowDetector:
         severity = wow_pct + (flutter_pct if flutter_found else 0.0)
         offset = sum(s.offset_s for s in segs) / duration
         regions: tuple[tuple[float, float], ...] = ()
-        if len(segs) > 1 and any(s.z <= 0 for s in segs) and score >= 0.5:
+        if len(segs) > 1 and score >= 0.5 and sum(s.z > 0 for s in segs) < _GLOBAL_SHARE * len(segs):
             on = [s for s in segs if s.z > 0]
             regions = tuple(spans(np.array([s.start_s for s in on]), np.array([s.end_s for s in on]), 0.5))
         params = {"wow_hz": round(wow_hz, 4), "wow_pct": round(wow_pct, 4), "flutter_hz": round(flutter_hz, 3),
@@ -149,7 +182,7 @@ class WowDetector:
                   "spread_pct": round(float(np.median([s.wow.spread for s in hits])) * 100, 4),
                   "offset_ms": round(offset * 1000, 5), "segments": len(segs),
                   "line_snr": round(float(np.median([s.wow.snr for s in hits])), 2)}
-        return Finding(self.kind, float(score), float(severity if score >= 0.5 else 0.0), "%", regions, params)
+        return Finding(self.kind, float(score), round(severity, 4) if score >= 0.5 else 0.0, "%", regions, params)
 
 
 def _flutter_found(lines: list[_pitch_fit.Line]) -> bool:

@@ -20,7 +20,7 @@ def wowed() -> dict[str, tuple[np.ndarray, np.ndarray, int, dict]]:
     for name, sr, channels, seed, (wow, wow_hz, flutter, flutter_hz) in (
             ("stereo 22k, 0.3 % at 1.3 Hz", 22050, 2, 12, (0.3, 1.3, 0.05, 12.0)),
             ("mono 44k, 0.2 % at 2.5 Hz", 44100, 1, 5, (0.2, 2.5, 0.1, 20.0))):
-        x = degrade.synth_music_like(sr, 12.0, seed=seed, channels=channels)
+        x = degrade.synth_music_like(sr, 9.0, seed=seed, channels=channels)
         y, _ = degrade.add_wow_flutter(x, sr, wow, wow_hz, flutter, flutter_hz, seed=1)
         finding = feed(WowDetector(sr, channels), y)
         out[name] = (x, y, sr, dict(RESTORERS["dewow"].params_from(finding, sr)))
@@ -36,9 +36,10 @@ def test_dewow_gains_10_db_si_sdr_keeping_length_and_alignment(wowed, name):
     assert z.shape == y.shape and z.dtype == np.float32
     assert after > before + 10.0 and after > 15.0
     # no drift: the restored copy lines up with the clean one within a tenth of a sample
-    t = np.arange(z.shape[1], dtype=np.float64)
-    shifts = np.linspace(-0.5, 0.5, 21)
-    best = shifts[int(np.argmax([si_sdr(x[:, 100:-100], read_at(z, t + s)[:, 100:-100]) for s in shifts]))]
+    mid = slice(2 * sr, 6 * sr)
+    t = np.arange(mid.start, mid.stop, dtype=np.float64)
+    shifts = np.linspace(-0.2, 0.2, 9)
+    best = shifts[int(np.argmax([si_sdr(x[:, mid], read_at(z, t + s)) for s in shifts]))]
     assert abs(best) <= 0.1
 
 
@@ -52,7 +53,7 @@ def test_window_by_window_matches_whole_file(wowed):
 
 
 def test_a_clean_recording_routed_to_dewow_by_mistake_is_barely_changed():
-    x = degrade.synth_music_like(22050, 12.0, seed=12, channels=2)
+    x = degrade.synth_music_like(22050, 9.0, seed=12, channels=2)
     z = dewow(x, 22050, wow_hz=1.3, spread=0.0015)
     assert si_sdr(x, z) > 17.0
 
