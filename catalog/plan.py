@@ -10,8 +10,8 @@ pending: new files, changed files (new hash), files processed under another fing
 Catalog rows with a non-null `error` are planned like any other: the engine must not open them and
 records them as `failed` with that error, so they show in the quality data and reports.
 
-At archive scale the batch plans to a file: `plan_to_file` writes the pending rows (plus any extra
-columns computed in SQL over the whole catalog) to a Parquet file in slices, and `PendingPlan.shards`
+At archive scale the batch plans to a file: `plan_to_file` writes the pending rows (plus flag
+columns computed in SQL over the whole catalog, see `shared`) to a Parquet file in slices, and `PendingPlan.shards`
 reads it back one shard at a time, so a million pending items never sit in memory as Python rows.
 The join itself runs in DuckDB over Arrow (no Python loop over rows).
 """
@@ -41,22 +41,25 @@ def pending_rows(
     *,
     retry_failed: bool = False,
     limit: int | None = None,
-    extra: Mapping[str, str] | None = None,
+    shared: Mapping[str, str] | None = None,
 ) -> pa.Table:
-    """Catalog row numbers (`_row`, int64, ascending) of the pending items, plus one column per
-    `extra` entry: name -> a DuckDB expression over the catalog's `source_path` and `sha256`,
-    evaluated over the whole catalog before the anti-join (window functions allowed).
+    """Catalog row numbers (`_row`, int64, ascending) of the pending items, plus one bool column per
+    `shared` entry: name -> a DuckDB key expression over the catalog's `source_path` and `sha256`;
+    the column is true where another row of the whole catalog (pending or not) has the same key.
     out=None: no quality dataset, every row is pending."""
     if limit is not None and limit < 0:
         raise ValueError("limit must be >= 0")
-    extra = dict(extra or {})
+    shared = dict(shared or {})
     keys = pa.table({
         "_row": pa.array(np.arange(catalog.num_rows, dtype=np.int64)),
         "source_path": catalog["source_path"],
         "sha256": catalog["sha256"],
     })
-    extra_sql = "".join(f', {expr} AS "{name}"' for name, expr in extra.items())
-    extra_cols = "".join(f', k."{name}"' for name in extra)
+    key_sql = "".join(f', {expr} AS "_key{i}"' for i, expr in enumerate(shared.values()))
+    dup_ctes = "".join(f', _dup{i} AS (SELECT "_key{i}" AS key FROM k GROUP BY 1 HAVING count(*) > 1)'
+                       for i in range(len(shared)))
+    flag_cols = "".join(f', coalesce(k."_key{i}" IN (SELECT key FROM _dup{i}), false) AS "{name}"'
+                        for i, name in enumerate(shared))
     source = quality_source_sql(out) if catalog.num_rows and out is not None else None
     statuses = [s for s in TERMINAL_STATUSES if not (retry_failed and s == "failed")]
     limit_sql = f"LIMIT {int(limit)}" if limit is not None else ""
@@ -71,8 +74,8 @@ def pending_rows(
         ) AS d ON k.source_path = d.source_path AND k.sha256 IS NOT DISTINCT FROM d.source_sha256"""
         params = {"fingerprint": fingerprint, "statuses": statuses}
     sql = f"""
-        WITH k AS (SELECT _row, source_path, sha256{extra_sql} FROM {_KEYS})
-        SELECT k._row{extra_cols} FROM k {join}
+        WITH k AS (SELECT _row, source_path, sha256{key_sql} FROM {_KEYS}){dup_ctes}
+        SELECT k._row{flag_cols} FROM k {join}
         ORDER BY k._row {limit_sql}
     """
     con = duckdb.connect()
@@ -125,18 +128,18 @@ def plan_to_file(
     *,
     retry_failed: bool = False,
     limit: int | None = None,
-    extra: Mapping[str, str] | None = None,
+    shared: Mapping[str, str] | None = None,
 ) -> PendingPlan:
-    """Write the pending rows of `catalog` (catalog order, its columns and types, then the `extra`
-    columns) to the Parquet file `dest`, slice by slice; see `pending_rows` for `extra`."""
-    picked = pending_rows(catalog, out, fingerprint, retry_failed=retry_failed, limit=limit, extra=extra)
+    """Write the pending rows of `catalog` (catalog order, its columns and types, then the `shared`
+    flag columns) to the Parquet file `dest`, slice by slice; see `pending_rows`."""
+    picked = pending_rows(catalog, out, fingerprint, retry_failed=retry_failed, limit=limit, shared=shared)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.tmp")
     schema = catalog.schema
     for name in picked.column_names[1:]:
         schema = schema.append(picked.schema.field(name))
-    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+    with pq.ParquetWriter(tmp, schema, compression="lz4") as writer:  # read once, soon: speed over size
         for start in range(0, picked.num_rows, _WRITE_ROWS):
             part = picked.slice(start, _WRITE_ROWS)
             rows = catalog.take(part["_row"])

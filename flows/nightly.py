@@ -28,7 +28,7 @@ from acetate.catalog.report import write_report
 from acetate.catalog.scan import rescan
 from acetate.catalog.sources import combine_manifests
 from acetate.pipelines.batch import (
-    PLAN_COLUMNS,
+    PLAN_SHARED_KEYS,
     BatchSummary,
     ShardResult,
     process_shard,
@@ -99,7 +99,7 @@ def scan_task(source: str | list[str], out: str, root: str | None):
 def plan_task(catalog, out: str, fingerprint: str, batch_id: str, retry_failed: bool,
               max_items: int | None) -> PendingPlan:
     return plan_to_file(catalog, out, fingerprint, plan_path(out, batch_id), retry_failed=retry_failed,
-                        limit=max_items, extra=PLAN_COLUMNS)
+                        limit=max_items, shared=PLAN_SHARED_KEYS)
 
 
 @task(name="process-shard", retries=2, retry_delay_seconds=10, retry_condition_fn=_transient, **_task)

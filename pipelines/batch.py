@@ -25,13 +25,11 @@ from .item import ItemContext
 
 # Access copies are named after the source with its suffix replaced (a.wav -> a.flac); sources whose
 # names differ only in suffix (or case) keep theirs (item.output_rel_path). The same rule as
-# item.output_collisions, in SQL over the whole catalog: the stem is the path without its last
-# suffix (a dot after at least one character of the name, followed by no dot or slash), compared
-# with lower() (Python's casefold differs only for a few letters such as ß).
-COLLISION_SQL = (
-    r"count(*) OVER (PARTITION BY lower(regexp_replace(source_path, '([^/])\.[^./]+$', '\1'))) > 1"
-)
-PLAN_COLUMNS = {"output_keeps_suffix": COLLISION_SQL}
+# item.output_collisions, as a key shared over the whole catalog in SQL: the stem is the path without
+# its last suffix (a dot after at least one character of the name, followed by no dot or slash),
+# compared with lower() (Python's casefold differs only for a few letters such as ß).
+OUTPUT_STEM_SQL = r"lower(regexp_replace(source_path, '([^/])\.[^./]+$', '\1'))"
+PLAN_SHARED_KEYS = {"output_keeps_suffix": OUTPUT_STEM_SQL}
 
 
 @dataclass
@@ -119,8 +117,8 @@ def _rows(table: pa.Table, batch_rows: int = 64):
 def mark_collisions(pending: pa.Table, catalog: pa.Table) -> pa.Table:
     """Add `output_keeps_suffix` to the pending rows: true where another catalogued source would give
     the same access-copy name, judged on the whole catalog so the rule does not depend on the batch.
-    (The nightly flow gets the column from the plan itself: `PLAN_COLUMNS`.)"""
-    flags = pending_rows(catalog, None, "", extra=PLAN_COLUMNS)
+    (The nightly flow gets the column from the plan itself: `PLAN_SHARED_KEYS`.)"""
+    flags = pending_rows(catalog, None, "", shared=PLAN_SHARED_KEYS)
     by_path = dict(zip(catalog["source_path"].to_pylist(), flags["output_keeps_suffix"].to_pylist(), strict=True))
     return pending.append_column("output_keeps_suffix",
                                  pa.array([by_path[p] for p in pending["source_path"].to_pylist()], pa.bool_()))

@@ -10,7 +10,7 @@ from acetate.catalog.plan import plan, plan_to_file
 from acetate.catalog.scan import scan
 from acetate.catalog.schema import CATALOG_SCHEMA, quality_record
 from acetate.catalog.store import QualityWriter, quality_parts, read_quality, recorded_items, write_quality
-from acetate.pipelines.batch import PLAN_COLUMNS, mark_collisions, process_shard
+from acetate.pipelines.batch import PLAN_SHARED_KEYS, mark_collisions, process_shard
 from acetate.pipelines.engines.local import LocalEngine
 from acetate.pipelines.fingerprint import pipeline_fingerprint
 from acetate.pipelines.item import ItemContext, output_collisions
@@ -50,7 +50,7 @@ def test_writer_publishes_on_time_as_records_arrive(tmp_path):
 def test_plan_to_file_reads_back_in_shards_with_catalog_types_and_collision_flags(tmp_path):
     catalog = catalog_of(2500)
     write_quality(tmp_path, "b0", [rec(i) for i in range(0, 2500, 2)])  # every even item done
-    pending = plan_to_file(catalog, tmp_path, "fp1", tmp_path / "plan.parquet", extra=PLAN_COLUMNS)
+    pending = plan_to_file(catalog, tmp_path, "fp1", tmp_path / "plan.parquet", shared=PLAN_SHARED_KEYS)
     assert pending.rows == 1250
     shards = list(pending.shards(500))
     assert [s.num_rows for s in shards] == [500, 500, 250]
