@@ -7,6 +7,8 @@ processed still gets a row, with the reason in `error`, so nothing silently drop
   `error = "path escapes the archive root: <path as given>"`, no stat, no hash, no audio info;
 - a manifest path that does not exist: `error = "file not found"`;
 - a file libsndfile cannot read: `error = "unreadable audio: <libsndfile message>"`, hash kept;
+- a file or folder the scan may not read: `error = "unreadable file: Permission denied"` /
+  `"unreadable folder: ..."` (one row for the folder: its files cannot even be named);
 - an empty file: `error = "empty file (0 bytes)"`;
 - a WAV whose header promises more audio than the file holds (a transfer cut short), or declares
   none before audio that follows: `error = "truncated file: ..."` / `"unfinalized WAV header: ..."`,
@@ -150,6 +152,11 @@ class _Entries:
     manifest_rows: list[int] | None = None  # row of the manifest each entry came from
     duplicates: int = 0
 
+    def add(self, source_path: str, real_path: str | None, error: str | None = None) -> None:
+        self.source_path.append(source_path)
+        self.real_path.append(real_path)
+        self.error.append(error)
+
 
 def _inside(real: str, real_root: str) -> bool:
     return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
@@ -176,7 +183,10 @@ def _walk(root: Path, real_out: str | None = None) -> _Entries:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            log.warning("cannot list %s: %s", folder, exc)
+            if not rel:
+                raise ValueError(f"cannot list the archive root {folder}: {exc.strerror or exc}") from exc
+            log.warning("cannot list %s: %s", folder, exc)  # recorded, so its files do not silently vanish
+            out.add(rel, None, f"unreadable folder: {exc.strerror or exc}")
             return
         for e in entries:
             if is_hidden_or_temp(e.name):
@@ -185,15 +195,15 @@ def _walk(root: Path, real_out: str | None = None) -> _Entries:
             try:
                 is_link = e.is_symlink()
                 is_dir = e.is_dir(follow_symlinks=True)
-            except OSError:
+            except OSError as exc:  # e.g. a symlink loop
+                if is_audio_name(e.name):
+                    out.add(relpath, None, f"unreadable entry: {exc.strerror or exc}")
                 continue
             if is_link:
                 real = os.path.realpath(e.path)
                 if not _inside(real, real_root):
                     if is_dir or is_audio_name(e.name):
-                        out.source_path.append(relpath)
-                        out.real_path.append(None)
-                        out.error.append(_escape_error(relpath))
+                        out.add(relpath, None, _escape_error(relpath))
                     continue
             else:
                 real = None
@@ -203,15 +213,13 @@ def _walk(root: Path, real_out: str | None = None) -> _Entries:
                     continue
                 seen_dirs.add(real)
                 visit(e.path, relpath)
+            elif is_link and is_audio_name(e.name) and not os.path.exists(real):
+                out.add(relpath, None, "broken symbolic link (its target does not exist, or it loops)")
             elif is_audio_name(e.name) and e.is_file(follow_symlinks=True):
-                if real_out is not None and _inside(real or os.path.realpath(e.path), real_out):
-                    out.source_path.append(relpath)
-                    out.real_path.append(None)
-                    out.error.append(_in_out_error(relpath))
+                if real is not None and real_out is not None and _inside(real, real_out):  # a link into OUT
+                    out.add(relpath, None, _in_out_error(relpath))
                     continue
-                out.source_path.append(relpath)
-                out.real_path.append(real or e.path)
-                out.error.append(None)
+                out.add(relpath, real or e.path, None)
 
     visit(str(root), "")
     return out
@@ -247,6 +255,8 @@ def _manifest_entries(paths: pa.ChunkedArray, root: Path, real_out: str | None =
         given = "" if given is None else str(given).strip()
         if not given:
             key, real, error = f"<empty path, manifest row {row}>", None, "empty path in manifest"
+        elif "\0" in given:
+            key, real, error = given.replace("\0", "\\0"), None, "invalid path in manifest (a NUL byte)"
         else:
             joined = os.path.normpath(os.path.join(root, given))  # absolute `given` wins the join
             real = os.path.realpath(joined)
@@ -270,9 +280,7 @@ def _manifest_entries(paths: pa.ChunkedArray, root: Path, real_out: str | None =
             log.warning("manifest lists %s more than once; kept the first entry (row %d dropped)", key, row)
             continue
         seen.add(key)
-        out.source_path.append(key)
-        out.real_path.append(real)
-        out.error.append(error)
+        out.add(key, real, error)
         out.manifest_rows.append(row)
     return out
 

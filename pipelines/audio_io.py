@@ -67,7 +67,7 @@ def read_blocks(path: str | os.PathLike, block_frames: int, stats: ReadStats | N
     way raises SourceReadError with the frame it stopped at.
     """
     stats = stats if stats is not None else ReadStats()
-    with sf.SoundFile(path, "r") as f:
+    with _open_source(path) as f:
         while True:
             try:
                 data = f.read(block_frames, dtype="float32", always_2d=True)
@@ -86,6 +86,17 @@ def read_blocks(path: str | os.PathLike, block_frames: int, stats: ReadStats | N
                 block[bad] = 0.0
             stats.frames += block.shape[1]
             yield block
+
+
+def _open_source(path: str | os.PathLike) -> sf.SoundFile:
+    """Open a source read-only; a file the process may not open raises the OSError that says why
+    (libsndfile only says "System error")."""
+    try:
+        return sf.SoundFile(path, "r")
+    except sf.LibsndfileError as exc:
+        with open(path, "rb"):  # raises PermissionError / FileNotFoundError with the real reason
+            pass
+        raise SourceReadError(f"unreadable audio: {sndfile_message(exc)}") from exc
 
 
 def read_windows(path: str | os.PathLike, block_frames: int, context_frames: int) -> Iterator[Window]:
