@@ -39,9 +39,12 @@ def scan(
 
     if not source.exists():
         raise _fail(f"{source} does not exist")
-    with RichProgress() as bar:
-        bar.stage("scan", None)
-        _, table = rescan(source, out, root=root, progress=bar.position)
+    try:
+        with RichProgress() as bar:
+            bar.stage("scan", None)
+            _, table = rescan(source, out, root=root, progress=bar.position)
+    except ValueError as exc:  # a malformed manifest, an archive root inside OUT
+        raise _fail(str(exc)) from exc
     errors = sum(1 for e in table.column("error").to_pylist() if e)
     out_console.print(f"{table.num_rows} entries catalogued in {out / 'catalog'} ({errors} with errors)")
 
