@@ -7,7 +7,8 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install demo test lint clean-demo corpus corpus-train bench-quality bench-quality-quick peers bench-scale
+.PHONY: install demo test lint clean-demo corpus corpus-train bench-quality bench-quality-quick peers bench-scale \
+	train-denoiser train-tagger train-bwe bench-models bench-detection
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "acetate needs Python 3.11+"'
@@ -65,3 +66,17 @@ lint: $(STAMP)
 
 clean-demo:
 	rm -rf demo
+
+## Reproduce a committed model from scratch (CPU; writes models/weights/, see models/cards/).
+train-denoiser train-tagger train-bwe: train-%: $(STAMP)
+	@test -f .corpus-train/manifest.parquet || $(MAKE) corpus-train
+	$(BIN)/acetate train $*
+
+## Speed of the learned models on one core and the cost of int8: benchmarks/results/models.md.
+bench-models: corpus
+	$(BIN)/python benchmarks/models.py
+
+## Detection by the DSP detectors and the tagger, alone and fused: benchmarks/results/detection-*.md.
+bench-detection: corpus
+	$(BIN)/python benchmarks/detection.py --split validation
+	$(BIN)/python benchmarks/detection.py --split test

@@ -1,10 +1,10 @@
-"""The denoiser network: ERB-band gains for the whole spectrum plus a deep filter for 0-4.8 kHz.
+"""The denoiser network: ERB-band gains for the whole spectrum plus a deep filter for 0-8 kHz.
 
 One network for every rate (see `spectral`): its inputs are the mix's log power in 32 ERB bands,
 that power's long-term floor per band (what stationary noise looks like in this recording, so
 music's own sustained sound is not mistaken for noise), a validity flag per band (bands above the
-file's Nyquist) and the compressed complex spectrum of the lowest 96 bins. A TCN turns them into
-a gain per band (applied to every bin, interpolated) and a 3-tap complex filter per low bin across
+file's Nyquist) and the compressed complex spectrum of the lowest 160 bins (0-8 kHz). A TCN turns them into
+a gain per band (applied to every bin, interpolated) and a 3-tap complex filter per bin below 8 kHz across
 neighbouring frames, which restores harmonics that a real gain cannot separate from noise in the
 same bin. Stereo files share the gains and filters, computed from the channels' mean power, so
 the image does not wander.
@@ -37,7 +37,7 @@ _EPS = 1e-10
 @dataclass(frozen=True)
 class DenoiserConfig:
     bands: int = 32
-    df_bins: int = 96
+    df_bins: int = 160
     df_order: int = 3
     channels: int = 128
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 1, 2, 4, 8, 16, 32)
