@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.linalg import solveh_banded
+from scipy.linalg import solve_toeplitz, solveh_banded
 
 from ._util import single_thread_blas
 
@@ -43,6 +43,90 @@ def ar_fit(x: np.ndarray, known: np.ndarray | None = None, order: int = 32,
     load = regularization * np.trace(gram) / p + 1e-12
     c = np.linalg.solve(gram + load * np.eye(p), np.einsum("ij,i->j", reg, target))
     return np.concatenate([[1.0], -c[::-1]])
+
+
+def yule_walker(x: np.ndarray, order: int, regularization: float = 1e-4) -> np.ndarray | None:
+    """AR prediction-error filter of a 1-D signal by the autocorrelation (Yule-Walker) method.
+
+    x: (frames,) float, usually already windowed (samples to ignore set to zero). Returns a:
+    (order+1,) with a[0] = 1, or None when x has no power. Cheaper than `ar_fit` (one FFT and a
+    Levinson solve) and always minimum-phase; `regularization` adds white noise at that fraction
+    of the power, so a band-limited signal's empty band is not whitened without bound.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    p = int(order)
+    if p < 24 or x.size > 16384:  # a few lags of a long signal: direct products beat an FFT
+        with single_thread_blas():
+            r = np.array([float(x[: x.size - k] @ x[k:]) if k < x.size else 0.0 for k in range(p + 1)])
+    else:
+        n = 1 << int(np.ceil(np.log2(max(2, 2 * x.size))))
+        f = np.fft.rfft(x, n)
+        r = np.fft.irfft(f.real**2 + f.imag**2, n)[: p + 1]
+    if not r[0] > 0:
+        return None
+    r[0] *= 1.0 + regularization
+    return np.concatenate([[1.0], -solve_toeplitz(r[:p], r[1: p + 1], check_finite=False)])
+
+
+def burg(x: np.ndarray, known: np.ndarray | None = None, order: int = 32,
+         regularization: float = 1e-6) -> np.ndarray | None:
+    """AR prediction-error filter by Burg's method over the known stretches of a 1-D signal.
+
+    x: (frames,) float; known: (frames,) bool (default all). The stretches between unknown samples
+    share one set of reflection coefficients, each contributing the forward and backward errors
+    it holds; nothing is windowed, so short data keep their resolution, and the model is always
+    minimum-phase. `regularization` adds a white floor at that fraction of the signal power to
+    every stage's error energies (a signal with an empty band, or a synthetic one without noise,
+    otherwise drives reflection coefficients to +-1 and the model to predict from rounding).
+    Returns a: (order+1,) with a[0] = 1, or None when there is nothing to fit.
+    Reference: J. P. Burg, "Maximum entropy spectral analysis" (1967); S. M. Kay, Modern Spectral
+    Estimation (1988), ch. 7.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    p = int(order)
+    if known is None:
+        runs = [x]
+    else:
+        starts, ends = _runs(np.asarray(known, dtype=bool))
+        runs = [x[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+    # per stretch: forward errors f[1:], backward errors b[:-1] of the current stage (they shrink)
+    fs = [r[1:].copy() for r in runs if r.size > 1]
+    bs = [r[:-1].copy() for r in runs if r.size > 1]
+    a = np.ones(1)
+    power = sum(float(r @ r) for r in runs) / max(1, sum(r.size for r in runs))
+    for _ in range(p):
+        if not fs:
+            break
+        num = sum(float(f @ b) for f, b in zip(fs, bs, strict=True))
+        den = sum(float(f @ f + b @ b) + 2.0 * regularization * power * f.size for f, b in zip(fs, bs, strict=True))
+        if not den > 0:
+            break
+        k = -2.0 * num / den
+        a = np.concatenate([a, [0.0]])
+        a = a + k * a[::-1]
+        nf, nb = [], []
+        for f, b in zip(fs, bs, strict=True):
+            if f.size > 1:
+                nf.append(f[1:] + k * b[1:])
+                nb.append(b[:-1] + k * f[:-1])
+        fs, bs = nf, nb
+    if a.size == 1:
+        return None
+    return np.concatenate([a, np.zeros(p + 1 - a.size)])
+
+
+def lsar_fill(x: np.ndarray, missing: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Least-squares AR interpolation of x[missing] with a given model a (a[0] = 1), on the whole of x.
+
+    x: (frames,) float, a short segment around the missing samples. Returns a float64 copy.
+    For callers that already have a model fitted to the neighbourhood (see `ar_interpolate`).
+    """
+    y = np.asarray(x, dtype=np.float64)
+    missing = np.asarray(missing, dtype=bool)
+    if not missing.any():
+        return y.copy()
+    with single_thread_blas():
+        return _lsar(y, missing, np.asarray(a, dtype=np.float64), None, None, 1)
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,3 +219,35 @@ def _fill_run(x: np.ndarray, missing: np.ndarray, out: np.ndarray, s: int, e: in
     up_b = None if upper is None else np.where(miss, upper[lo:hi], np.inf)
     y = _lsar(seg, miss, a, lo_b, up_b, max_iter)
     out[s:e] = y[s - lo:e - lo]
+
+
+def burg_interpolate(x: np.ndarray, missing: np.ndarray, *, context: int, min_order: int = 16,
+                     per_sample: float = 3.0, max_order: int = 200) -> np.ndarray:
+    """Least-squares AR interpolation of each run of missing samples, with a Burg model per run.
+
+    x: (frames,) float; missing: (frames,) bool. Returns a float64 copy with the runs filled. Each
+    run is solved on its own segment (the run plus `context` samples each side): a Burg model of
+    order per_sample x run length (between min_order and max_order) over the segment's known
+    stretches, then LSAR over the segment's missing samples, only the run written back, so a long
+    signal processed in windows gives the same result. A longer gap needs a higher order to carry
+    the signal's periodicities across it; Burg keeps a high order stable on short data.
+    Reference: Godsill & Rayner (1998), ch. 5; Janssen, Veldhuis & Vries, IEEE Trans. ASSP 34 (1986).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    missing = np.asarray(missing, dtype=bool)
+    out = x.copy()
+    with single_thread_blas():
+        for s, e in zip(*_runs(missing), strict=True):
+            lo, hi = max(0, s - context), min(x.size, e + context)
+            miss = missing[lo:hi]
+            p = int(min(max_order, max(min_order, round(per_sample * (e - s)))))
+            p = min(p, max(1, int((~miss).sum()) // 4))
+            a = burg(x[lo:hi], ~miss, p)
+            if a is None:  # nothing to model (digital silence): a straight line between the edges
+                idx = np.flatnonzero(~miss) + lo
+                if idx.size:
+                    out[s:e] = np.interp(np.arange(s, e), idx, x[idx])
+                continue
+            y = _lsar(np.where(miss, 0.0, x[lo:hi]), miss, a, None, None, 1)
+            out[s:e] = y[s - lo:e - lo]
+    return out

@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from ops_feed import feed
+
+from acetate.ops import degrade
+from acetate.ops._capped_spans import CappedSpans
+from acetate.ops.chunked import apply_windowed
+from acetate.ops.clicks import CONTEXT_S, ClicksDetector, declick
+from acetate.ops.measures import si_sdr
+from acetate.ops.registry import RESTORERS
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def _clip(name: str) -> tuple[np.ndarray, int]:
+    audio, sr = sf.read(FIXTURES / name, dtype="float32", always_2d=True)
+    return np.ascontiguousarray(audio.T), sr
+
+
+def _clicks(x, sr, seed=5, rate=60.0):
+    return degrade.add_clicks(x, sr, rate_per_min=rate, amplitude_db=(-12, -3), width_ms=(0.05, 2.0), seed=seed)
+
+
+def _repair(y, sr, finding):
+    r = RESTORERS["declick"]
+    return r.fn(y, sr, **r.params_from(finding, sr))
+
+
+@pytest.mark.parametrize("name", ["speech-16k-mono.flac", "speech-44k-stereo.flac"])
+def test_moderate_clicks_on_real_speech_are_found_counted_and_removed_by_10_db(name):
+    x, sr = _clip(name)
+    y, label = _clicks(x, sr)
+    f = feed(ClicksDetector(sr, x.shape[0]), y)
+    assert f.score > 0.9 and f.unit == "1/min"
+    assert f.severity == pytest.approx(label["params"]["clicks_per_min"], rel=0.35)
+    assert f.params["count"] == round(f.severity * x.shape[1] / sr / 60)
+    # at least 4 in 5 labelled clicks lie in a reported region
+    regions = np.array(f.regions)
+    covered = [np.any((regions[:, 0] <= t + 0.002) & (regions[:, 1] >= t)) for t in label["params"]["times_s"]]
+    assert np.mean(covered) >= 0.8
+    assert si_sdr(x, _repair(y, sr, f)) - si_sdr(x, y) > 10.0
+
+
+def test_clicks_on_stereo_music_are_found_and_repaired_without_harm():
+    x, sr = _clip("music-48k-stereo.flac")
+    y, label = _clicks(x, sr)
+    f = feed(ClicksDetector(sr, 2), y)
+    assert f.score > 0.9
+    assert si_sdr(x, _repair(y, sr, f)) - si_sdr(x, y) > 2.0
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.flac")))
+def test_clean_real_clips_have_no_clicks(name):
+    x, sr = _clip(name)
+    f = feed(ClicksDetector(sr, x.shape[0]), x)
+    assert f.score < 0.4 and f.severity == 0.0 and f.regions == ()
+
+
+@pytest.mark.parametrize("which", ["speech", "music", "speech_16bit", "sine_1k", "noise", "silence"])
+def test_clean_signals_have_no_clicks(clean_signals, which):
+    x, sr = clean_signals[which]
+    x = np.atleast_2d(x)
+    f = feed(ClicksDetector(sr, x.shape[0]), x)
+    assert f.score < 0.4 and f.regions == ()
+
+
+def _plucks_and_drums(sr: int, seconds: float = 6.0) -> np.ndarray:
+    """Percussive music a declicker must leave alone: Karplus-Strong plucks (a noise burst
+    ringing into a string tone) and snare-like hits (noise with a 1 ms attack and 40 ms decay)."""
+    rng = np.random.default_rng(3)
+    n = int(seconds * sr)
+    out = np.zeros(n)
+    for k, start in enumerate(np.arange(0.2, seconds - 0.5, 0.25)):
+        s = int(start * sr)
+        if k % 2 == 0:
+            period = int(sr / rng.choice([110.0, 147.0, 196.0, 262.0]))
+            buf = rng.uniform(-1, 1, period)
+            note = np.empty(int(0.45 * sr))
+            for i in range(note.size):  # Karplus-Strong: a short test signal, the loop is fine here
+                note[i] = buf[i % period]
+                buf[i % period] = 0.996 * 0.5 * (buf[i % period] + buf[(i + 1) % period])
+        else:
+            t = np.arange(int(0.2 * sr)) / sr
+            note = rng.standard_normal(t.size) * np.minimum(1.0, t / 0.001) * np.exp(-t / 0.04)
+        end = min(n, s + note.size)
+        out[s:end] += 0.3 * note[: end - s]
+    return (0.5 * out / np.max(np.abs(out)))[None, :].astype(np.float32)
+
+
+@pytest.mark.parametrize("sr", [16000, 44100])
+def test_plucks_and_drum_hits_are_not_clicks(sr):
+    x = _plucks_and_drums(sr)
+    assert feed(ClicksDetector(sr, 1), x).score < 0.4
+
+
+def test_clipped_speech_is_not_taken_for_clicks():
+    x, sr = _clip("speech-44k-stereo.flac")
+    y, _ = degrade.clip(x, sr, 0.4)
+    assert feed(ClicksDetector(sr, 2), y).score < 0.4
+
+
+def test_a_click_across_a_block_boundary_is_found_once(speech16k):
+    x, sr = speech16k
+    boundary = 5 * sr + 123
+    y = x.copy()
+    y[0, boundary - 3: boundary + 3] += np.array([0.05, 0.2, 0.3, -0.25, -0.1, 0.04], dtype=np.float32)
+    whole = feed(ClicksDetector(sr, 1), y)
+    blocks = feed(ClicksDetector(sr, 1), y, block=boundary)
+    assert whole.params["count"] == blocks.params["count"] == 1
+    assert blocks.regions == whole.regions
+    (s, e), = blocks.regions
+    assert s <= boundary / sr <= e
+
+
+def test_streaming_in_small_blocks_matches_one_block():
+    x, sr = _clip("speech-44k-stereo.flac")
+    y, _ = _clicks(x, sr, seed=9, rate=200.0)
+    whole = feed(ClicksDetector(sr, 2), y)
+    small = feed(ClicksDetector(sr, 2), y, block=4321)
+    assert small == whole
+
+
+def test_windowed_declick_equals_whole_file():
+    x, sr = _clip("speech-16k-mono.flac")
+    y, _ = _clicks(x, sr, seed=11, rate=200.0)
+    f = feed(ClicksDetector(sr, 1), y)
+    r = RESTORERS["declick"]
+    params = r.params_from(f, sr)
+    whole = r.fn(y, sr, **params)
+    windowed = apply_windowed(r.fn, y, sr, block_s=1.0, context_s=CONTEXT_S, **params)
+    assert np.max(np.abs(windowed - whole)) < 1e-6
+    assert np.max(np.abs(whole - y)) > 0.05  # and it did repair something
+
+
+def test_a_click_in_one_channel_leaves_the_other_untouched():
+    x, sr = _clip("speech-44k-stereo.flac")
+    y = x.copy()
+    i = int(1.5 * sr)
+    y[0, i: i + 4] += np.array([0.3, -0.2, 0.1, -0.05], dtype=np.float32)
+    f = feed(ClicksDetector(sr, 2), y)
+    z = _repair(y, sr, f)
+    assert np.array_equal(z[1], y[1])
+    assert np.max(np.abs(z[0] - x[0])) < 0.2 * np.max(np.abs(y[0] - x[0]))
+
+
+def test_crackle_is_found_as_hundreds_of_small_clicks_per_minute():
+    x, sr = _clip("speech-44k-stereo.flac")
+    y, _ = degrade.add_crackle(x, sr, density=1500.0, level_db=-26.0, seed=4)
+    f = feed(ClicksDetector(sr, 2), y)
+    assert f.score > 0.9 and f.severity > 200
+    assert si_sdr(x, _repair(y, sr, f)) > si_sdr(x, y)
+
+
+def test_declick_leaves_a_clean_file_bit_exact(clean_signals):
+    x, sr = clean_signals["music"]
+    f = feed(ClicksDetector(sr, 2), x)
+    assert np.array_equal(declick(x, sr, models=f.params["models"]), x)
+
+
+def test_region_list_stays_bounded_and_covers_the_whole_span():
+    spans = CappedSpans(cap=100, merge_s=0.005)
+    for k in range(5000):
+        spans.add(k * 0.06, k * 0.06 + 0.001)
+    items = spans.as_tuple()
+    assert len(items) <= 100
+    assert items[0][0] == 0.0 and items[-1][1] == pytest.approx(4999 * 0.06 + 0.001)
