@@ -131,6 +131,7 @@ def run(
 def run_nightly(**params) -> dict:
     """Run the flow with progress shown, then print the summary; shared by `run` and `demo`."""
     from acetate.catalog.lock import LockHeld
+    from acetate.pipelines.audio_io import output_unavailable
 
     from .nightly import BatchTimeout, nightly
 
@@ -143,6 +144,10 @@ def run_nightly(**params) -> dict:
         except BatchTimeout as exc:
             console.print(f"[red]error:[/red] the batch ran past its hard timeout: {exc}")
             raise typer.Exit(EXIT_FAILED_ITEMS) from exc
+        except OSError as exc:  # after BatchTimeout (an OSError too): OUT full or read-only
+            if (full := output_unavailable(exc, Path(params["out"]))) is None:
+                raise
+            raise _fail(f"{full.strerror}; items without a record stay pending for the next run") from exc
         finally:
             progress.use(None)
     out_console.print(summary_table(summary))

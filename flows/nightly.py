@@ -27,6 +27,7 @@ from acetate.catalog.plan import PendingPlan, plan_to_file
 from acetate.catalog.report import write_report
 from acetate.catalog.scan import rescan
 from acetate.catalog.sources import combine_manifests
+from acetate.pipelines.audio_io import OutputUnavailable
 from acetate.pipelines.batch import (
     PLAN_SHARED_KEYS,
     BatchSummary,
@@ -41,7 +42,9 @@ from acetate.pipelines.policy import Policy
 
 from . import progress
 
-_NOT_TRANSIENT = (ValueError, TypeError, KeyError, PermissionError, FileNotFoundError, NotADirectoryError)
+# A full or read-only OUT (OutputUnavailable) does not clear in the seconds between retries.
+_NOT_TRANSIENT = (ValueError, TypeError, KeyError, PermissionError, FileNotFoundError, NotADirectoryError,
+                  OutputUnavailable)
 PLANS_DIR = "plans"
 
 

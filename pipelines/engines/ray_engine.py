@@ -27,6 +27,7 @@ from typing import Any
 import ray
 from ray.exceptions import RayError, RayTaskError
 
+from ..audio_io import OutputUnavailable
 from ..item import ItemContext, process_item
 from ..worker import ItemProcessor, limit_threads
 from .resources import gpus_per_worker
@@ -180,6 +181,8 @@ class RayEngine:
                     yield ray.get(ref)
                     continue
                 except RayTaskError as exc:  # process_item raised past its own handler: a bug, not the file
+                    if isinstance(exc.cause, OutputUnavailable):  # OUT is full: stop, record nothing
+                        raise exc.cause from exc
                     yield _failed(item, ctx, f"worker error: {exc.cause!r}"[:2000])
                     continue
                 except RayError as exc:  # the worker died under the item
