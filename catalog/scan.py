@@ -244,6 +244,9 @@ def _read_manifest(path: Path) -> pa.Table:
         raise ValueError(
             f"manifest {path} has no 'path' column (columns: {', '.join(table.column_names)})"
         )
+    names = table.column_names
+    if doubled := sorted({n for n in names if names.count(n) > 1}):
+        raise ValueError(f"manifest {path} names columns more than once: {', '.join(map(repr, doubled))}")
     return table
 
 
