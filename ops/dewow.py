@@ -34,11 +34,12 @@ def _gain(power: np.ndarray, var: np.ndarray) -> np.ndarray:
     return power / (power + SHRINK * var + 1e-300)
 
 
-def displacement(tr: _pitch.Tracks, freq: float, kernel_s: float, scale: float) -> np.ndarray:
+def displacement(tr: _pitch.Tracks, freq: float, kernel_s: float, scale: float, response: float) -> np.ndarray:
     """Time displacement d (seconds) at each analysis frame from the speed component at `freq`:
-    g(t) = Re(c(t) e^{i w t}) integrates to Re(c(t) e^{i w t} / (i w)) with c(t) slowly varying."""
+    g(t) = Re(c(t) e^{i w t}) integrates to Re(c(t) e^{i w t} / (i w)) with c(t) slowly varying;
+    `response`: the share of the component the frames' frequencies keep (`_pitch.response`)."""
     c, var = _pitch_fit.local_amplitude(tr, freq, kernel_s, scale)
-    c = c * _gain(np.abs(c) ** 2, var)
+    c = c * _gain(np.abs(c) ** 2, var) / response
     depth = np.abs(c)
     c = np.where(depth > _MAX_DEPTH, c * (_MAX_DEPTH / np.maximum(depth, 1e-30)), c)
     w = 2 * math.pi * freq
@@ -63,14 +64,21 @@ def dewow(audio: np.ndarray, sample_rate: int, *, wow_hz: float, spread: float =
     """
     x = np.asarray(audio, dtype=np.float32)
     frames = x.shape[1]
+    if frames < 2:
+        return x.copy()
     y, rate = _pitch.decimate(x, sample_rate)
-    tr = _pitch.tracks(_pitch.peaks(y, rate, _pitch.grid(sample_rate)[1]))
-    if tr.count == 0 or frames < 2:
+    hop = _pitch.grid(sample_rate)[1]
+    tr = _pitch.tracks(_pitch.peaks(y, rate, hop))
+    if tr.count == 0:
         return x.copy()
     scale = 2.0 * max(float(spread), 1e-4)
-    d = displacement(tr, float(wow_hz), KERNEL_S, scale)
+    d = displacement(tr, float(wow_hz), KERNEL_S, scale, _pitch.response(float(wow_hz), rate))
     if flutter_hz:
-        d += displacement(tr, float(flutter_hz), FLUTTER_KERNEL_S, scale)
+        ftr = _pitch.tracks(_pitch.peaks(y, rate, hop, _pitch.FLUTTER_WINDOW_S))
+        if ftr.count:
+            fd = displacement(ftr, float(flutter_hz), FLUTTER_KERNEL_S, scale,
+                              _pitch.response(float(flutter_hz), rate, _pitch.FLUTTER_WINDOW_S))
+            d += np.interp(tr.first_s + np.arange(tr.frames) * tr.hop_s, ftr.first_s + np.arange(ftr.frames) * ftr.hop_s, fd)
     d -= float(offset_s)
     t_frames = tr.first_s + np.arange(tr.frames) * tr.hop_s
     # y(t) = x(t + d(t)): the clean sample at u was played at t with t + d(t) = u, i.e.
