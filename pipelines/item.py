@@ -65,9 +65,11 @@ class Analysis:
     reviews: list[str] = field(default_factory=list)  # reasons to ask a person, from detection
 
 
-def analyze(blocks, sample_rate: int, channels: int, detection: Mapping[str, str] | None = None) -> Analysis:
+def analyze(blocks, sample_rate: int, channels: int, detection: Mapping[str, str] | None = None,
+            thresholds: Mapping[str, float] | None = None) -> Analysis:
     """Run every registered detector, the content classifier, the learned tagger (when its weights
-    are installed) and the measures over the blocks; fuse the two witnesses per `detection` rules."""
+    are installed) and the measures over the blocks; fuse the two witnesses per `detection` rules
+    (thresholds: the policy's per kind, to tell when unfamiliar audio changes a decision)."""
     load_all()
     detectors = [cls(sample_rate, channels) for cls in DETECTORS.values()]
     content = ContentAnalyzer(sample_rate, channels)
@@ -78,7 +80,8 @@ def analyze(blocks, sample_rate: int, channels: int, detection: Mapping[str, str
         for part in listeners:
             part.update(block)
     tagged = tagger.finish() if tagger is not None else None
-    findings, reviews = fuse_findings({d.kind: d.finish() for d in detectors}, tagged, detection or {})
+    findings, reviews = fuse_findings({d.kind: d.finish() for d in detectors}, tagged, detection or {},
+                                     thresholds)
     label, confidence = fuse_content(content.finish(), tagged)
     return Analysis(findings, label, float(confidence), measurer.finish(), reviews)
 
@@ -154,7 +157,9 @@ def _process(item: Mapping[str, Any], ctx: ItemContext, base: dict[str, Any], t0
     sr, ch = int(item["sample_rate"]), int(item["channels"])
     block = max(1, int(ctx.policy.data["block_seconds"] * sr))
     read = ReadStats()
-    analysis = analyze(read_blocks(src, block, read), sr, ch, ctx.policy.data.get("detection"))
+    kinds = ctx.policy.for_item(item.get("collection"), None)
+    thresholds = {k: float(kinds.kind(k)["threshold"]) for k in DETECTORS}
+    analysis = analyze(read_blocks(src, block, read), sr, ch, ctx.policy.data.get("detection"), thresholds)
     if read.frames != int(item["frames"]):
         raise SourceReadError(f"decoded {read.frames} frames, the header declares {item['frames']} "
                               "(truncated or corrupt stream)")
