@@ -3,7 +3,9 @@
 
 Hum is a comb of lines that stay put for the whole recording; notes of music near 50/100 Hz come
 and go. So the detector measures each harmonic's peak against its local spectral floor in every
-few-second segment and keeps the median over segments, which only a stationary line survives.
+few-second segment and keeps the median over segments, which only a stationary line survives; and
+it integrates each line coherently over long buffers, weighting the moments where the programme
+leaves it audible, which finds hum that speech or a bass line hides in every short segment.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from scipy.ndimage import maximum_filter1d
 
 from ._util import as_block, logistic
 from .findings import Finding
-from .hum_cancel import CONTEXT_S, cancel_hum
+from .hum_cancel import CONTEXT_S, cancel_hum, line_evidence
 from .registry import Restorer, register_detector, register_restorer
 
 FAMILIES = (50.0, 60.0)
@@ -31,6 +33,12 @@ _PRESENT_DB = 8.0  # evidence (dB) for a harmonic to count as present
 _SPREAD_FREE_DB, _SPREAD_PENALTY = 2.0, 6.0
 _SCORE_MID_DB, _SCORE_SCALE_DB = 10.0, 2.0
 _AUDIBLE_DB = -70.0  # hum level (relative to the signal) scoring half
+_CHUNK_S, _MIN_CHUNK_S = 20.0, 1.0  # coherent analysis: buffers of this length (a shorter last one kept
+_LAST_CHUNK_S = 4.0  # ... if it is at least this long, or the file's only one)
+_STEADY_FREE_DB, _STEADY_PENALTY = 3.0, 1.0  # coherent evidence lost per dB of line unsteadiness
+_COHERENT_GAIN_DB = 2.5  # coherent line-to-neighbourhood dB -> the segment evidence scale
+_OFFSET_FREE_HZ, _OFFSET_PENALTY = 0.1, 30.0  # mains sits within 0.1 Hz of nominal: dB lost per Hz beyond
+_ABSENT_FREE, _ABSENT_PENALTY = 0.1, 60.0  # share of 0.25 s windows a line may be missing from; dB lost per unit beyond
 _SEVERITY_FLOOR_DB = -120.0
 
 
@@ -107,26 +115,39 @@ def _comb(p: np.ndarray, df: float, f0: float, ks: np.ndarray) -> np.ndarray:
 
 @register_detector
 class HumDetector:
-    """Harmonic-comb hum detector (streaming; memory: one 4 s analysis buffer at ~2 kHz per channel,
-    one long-term low-band spectrum, and a few numbers per 2 s segment).
+    """Harmonic-comb hum detector (streaming; memory: one 4 s analysis buffer and one 20 s coherent
+    buffer at ~2 kHz per channel, one long-term low-band spectrum, and a few numbers per segment).
 
-    The signal is low-passed and decimated to ~2 kHz; each 4 s Hann segment (50 % overlap,
-    zero-padded to 0.125 Hz bins, power summed over channels) gives, per family (50, 60 Hz) and
-    harmonic k <= 10, the peak-to-floor, frequency and power of the line at the best common
-    fundamental within +-0.5 Hz (`_comb`). Over segments, a harmonic's evidence is its median
-    peak-to-floor less 6 dB per dB of line-level interquartile range beyond 2 dB (stationarity).
-    The score rests on the 1st or 2nd harmonic alone, or on the second-strongest harmonic (a
-    single high line may be a held note), gated by level (lines below -70 dB are not hum).
+    The signal is low-passed and decimated to ~2 kHz. Two kinds of evidence, per family (50, 60 Hz)
+    and harmonic k <= 10:
+    - segments: each 4 s Hann segment (50 % overlap, zero-padded to 0.125 Hz bins, power summed
+      over channels; 1 s segments for files too short for three) gives the peak-to-floor, frequency
+      and power of the line at the best common fundamental within +-0.5 Hz (`_comb`); over
+      segments, a harmonic's evidence is its median peak-to-floor less 6 dB per dB of line-level
+      interquartile range beyond 2 dB (stationarity);
+    - coherent: every 20 s buffer (channels averaged; a shorter last one if >= 4 s, or the file's
+      only one) is analysed as dehum analyses it, the phase tracked and the basebands integrated over
+      the whole buffer with inverse-programme-power weights (`hum_cancel.line_evidence`): the line's
+      power over the 90th percentile of the coherent spectrum 1-10 Hz beside it, less 1 dB per dB
+      of unsteadiness beyond 3 dB and 30 dB per Hz of fundamental beyond 0.1 Hz from nominal (mains
+      does not stray further); median over buffers, +2.5 dB onto the segments' scale. It finds
+      hum that speech or a bass line hides in every short segment.
+    A family's strength: on coherent evidence, the fundamental alone or the third-strongest harmonic
+    when one of the first three is present (a steady voice or note can hold one or two lines); on
+    segment evidence (short files only: over 4 s segments a steady voice fools the stationarity
+    test), the 1st or 2nd harmonic alone or the second-strongest. The score is gated by level
+    (lines below -70 dB are not hum).
     severity = power of the lines with >= 6 dB evidence over total signal power, dB (-120: none).
-    params: `fundamental` (Hz, refined on the long-term spectrum), `harmonics` (present ones),
-    `peak_to_floor_db` (per present harmonic), `drift_hz` (half the spread of the per-segment
-    fundamental), `family` (50 or 60).
+    params: `fundamental` (Hz: the coherent track's mean, else refined on the long-term spectrum),
+    `harmonics` (present ones), `peak_to_floor_db` (segments, per present harmonic), `drift_hz`
+    (half the 5-95 % spread of the tracked fundamental), `family` (50 or 60).
     Reference: S. J. Godsill and P. J. W. Rayner, Digital Audio Restoration (1998), ch. 1 (hum);
-    P. Welch, IEEE Trans. Audio Electroacoust. 15 (1967) (averaged periodograms).
+    P. Welch, IEEE Trans. Audio Electroacoust. 15 (1967) (averaged periodograms); S. M. Kay,
+    Fundamentals of Statistical Signal Processing: Detection Theory (1998), ch. 7.
     """
 
     kind = "hum"
-    version = "1"
+    version = "2"
 
     def __init__(self, sample_rate: int, channels: int) -> None:
         self.sample_rate, self.channels = sample_rate, channels
@@ -144,6 +165,9 @@ class HumDetector:
         self._ltas = np.zeros(self._nfft // 2 + 1)
         self._power = 0.0  # sum over channels of sum of squares (full band)
         self._frames = 0
+        self._chunk: list[np.ndarray] = []  # low band awaiting coherent analysis
+        self._chunk_n = 0
+        self._coherent: list[np.ndarray] = []  # per chunk: (4, families, harmonics)
 
     def update(self, block: np.ndarray) -> None:
         x = as_block(block, self.channels)
@@ -152,6 +176,13 @@ class HumDetector:
         self._power += float(np.einsum("ij,ij->", x, x))
         self._frames += x.shape[1]
         low = self._dec(x)
+        self._chunk.append(low)
+        self._chunk_n += low.shape[1]
+        while self._chunk_n >= _CHUNK_S * self.rate:
+            both = np.concatenate(self._chunk, axis=1)
+            n = int(_CHUNK_S * self.rate)
+            self._coherent.append(self._lines(both[:, :n].mean(axis=0, keepdims=True)))
+            self._chunk, self._chunk_n = [both[:, n:]], both.shape[1] - n
         self._buf = np.concatenate([self._buf, low], axis=1)
         hop = self._seg // 2
         while self._buf.shape[1] >= self._seg:
@@ -179,8 +210,30 @@ class HumDetector:
             self._ltas += p
         return stats
 
+    def _lines(self, low: np.ndarray) -> np.ndarray:
+        """Coherent evidence of one buffer: (5, families, harmonics) = line evidence (dB), less
+        penalties for an unsteady line, one that is missing from part of the buffer, and a
+        fundamental far from nominal; line power, fundamental offset (Hz), drift (Hz); the
+        missing-line penalty (dB) alone (`hum_cancel.line_evidence`)."""
+        out = np.zeros((5, len(FAMILIES), MAX_HARMONIC))
+        out[0] = -np.inf
+        for fi, f0 in enumerate(FAMILIES):
+            ks = np.arange(1, MAX_HARMONIC + 1)
+            ks = ks[ks * (f0 + _DRIFT) + 10 < 0.4 * self.rate]
+            e = line_evidence(low, self.rate, f0, list(ks), _DRIFT)
+            off = _OFFSET_PENALTY * max(0.0, abs(e["offset_hz"]) - _OFFSET_FREE_HZ)
+            gone = _ABSENT_PENALTY * np.clip(e["absent"] - _ABSENT_FREE, 0, None)
+            out[0, fi, : ks.size] = e["line_db"] - _STEADY_PENALTY * np.clip(e["steady_db"] - _STEADY_FREE_DB, 0, None) - off - gone
+            out[4, fi, : ks.size] = gone
+            out[1, fi, : ks.size] = e["power"] * self.channels  # the channels' mean: a common hum, in each
+            out[2, fi], out[3, fi] = e["offset_hz"], e["drift_hz"]
+        return out
+
     def finish(self) -> Finding:
         empty = Finding(self.kind, 0.0, _SEVERITY_FLOOR_DB, "dB", params={})
+        if self._chunk_n >= (_LAST_CHUNK_S if self._coherent else _MIN_CHUNK_S) * self.rate:
+            self._coherent.append(self._lines(np.concatenate(self._chunk, axis=1).mean(axis=0, keepdims=True)))
+            self._chunk, self._chunk_n = [], 0
         # Stationarity needs three segments: 4 s ones (0.125 Hz bins) when the file is long
         # enough, else the 1 s ones (0.5 Hz bins); with fewer, evidence is marked down.
         stats = self._stats if len(self._stats) >= 3 or len(self._short) <= len(self._stats) else self._short
@@ -201,12 +254,28 @@ class HumDetector:
         # back it, since a sustained note can sit within the drift range of one harmonic.
         # Mains hum and rectifier buzz always carry one of the first three harmonics; a comb of only
         # upper lines (5th, 8th, 10th, ...) is a chord that happens to sit on the grid.
-        top2 = np.sort(evidence, axis=1)[:, -2]
-        grounded = evidence[:, :3].max(axis=1) >= _PRESENT_DB
-        strengths = np.maximum(np.maximum(evidence[:, 0], evidence[:, 1]), np.where(grounded, top2, -np.inf))
+        coherent = np.median(np.stack(self._coherent), axis=0) if self._coherent else None
+        if coherent is not None:
+            # A line the programme drops between syllables or notes is not mains hum, whichever
+            # analysis saw it.
+            evidence = evidence - coherent[4]
+        strengths = _strengths(evidence, single=2)
+        # The coherent evidence (whole buffers of up to 20 s, median over them) sees a line the
+        # programme hides in every short segment; a steady voice or note can hold a line and its
+        # partials (120 and 360 Hz: a note, or buzz) for the whole of a short file, so there only the
+        # fundamental stands alone, and otherwise three harmonics must be found.
+        line_power = np.median(s[:, 2], axis=0)  # (families, harmonics)
+        if coherent is not None:
+            ev_c = coherent[0] + _COHERENT_GAIN_DB
+            # Over 4 s segments a steady voice or drone holds a line too (and fools the segments'
+            # stationarity test): past the short-file 1 s segments, the coherent evidence decides.
+            strengths = np.maximum(strengths if stats is self._short else -np.inf, _strengths(ev_c, single=1, backed=3))
+            # a line's power from whichever analysis sees it better (the segments' holds under drift)
+            line_power = np.where(ev_c > evidence, coherent[1], line_power)
+            evidence = np.maximum(evidence, ev_c)
         fam = int(np.argmax(strengths))
         ev, strength = evidence[fam], float(strengths[fam])
-        line_power = np.median(s[:, 2, fam], axis=0)
+        line_power = line_power[fam]
         hum_power = float(line_power[ev >= 6.0].sum())
         severity = max(_SEVERITY_FLOOR_DB, 10 * math.log10(hum_power / total) if hum_power > 0 else -np.inf)
         # Lines far below the programme are inaudible (and a synthetic tone's float rounding makes
@@ -226,6 +295,8 @@ class HumDetector:
             weights = line_power[present] * ks**2
             if weights.sum() > 0:
                 f0 = float(np.sum(weights * freqs / ks) / np.sum(weights))
+        if coherent is not None and harmonics:
+            f0, drift = FAMILIES[fam] + float(coherent[2, fam, 0]), float(coherent[3, fam, 0])
         params = {"family": FAMILIES[fam], "fundamental": round(f0, 3), "harmonics": harmonics,
                   "peak_to_floor_db": [round(float(np.median(s[:, 0, fam, k - 1])), 2) for k in harmonics],
                   "drift_hz": round(drift, 3)}
@@ -244,6 +315,15 @@ class HumDetector:
             wts = np.clip(seg - seg.min(), 0, None) if seg.size else seg
             out.append(float(np.sum(wts * np.arange(i0, i1)) / np.sum(wts) * df) if wts.sum() > 0 else fpk)
         return np.array(out)
+
+
+def _strengths(evidence: np.ndarray, single: int, backed: int = 2) -> np.ndarray:
+    """Per family (rows of evidence (families, harmonics), dB): the evidence of the strongest of the
+    first `single` harmonics, or of the `backed`-th strongest harmonic if one of the first three is
+    present."""
+    nth = np.sort(evidence, axis=1)[:, -backed]
+    grounded = evidence[:, :3].max(axis=1) >= _PRESENT_DB
+    return np.maximum(evidence[:, :single].max(axis=1), np.where(grounded, nth, -np.inf))
 
 
 def max_deviation(drift_hz: float) -> float:

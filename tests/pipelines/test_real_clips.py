@@ -48,13 +48,9 @@ def test_clean_real_clip_is_left_alone(records, name):
     assert rec["output_path"] is None
 
 
-# Known gap, left for the detection issue: under this clip's moving bass line the hum detector's
-# stationarity test rejects a 60 Hz hum at -30 dB (50 Hz hum on the same clip is found).
-HUM_MISSED = {"music-16k-mono.flac"}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="hum detector misses it"))
-                                  if n in HUM_MISSED else n for n in CLIPS])
+# The 16 kHz music clip's moving bass line hid a 60 Hz hum at -30 dB from the segment stationarity
+# test; the coherent line evidence (whole-buffer, inverse-power weighted) finds it.
+@pytest.mark.parametrize("name", CLIPS)
 def test_hum_on_real_clip_is_found_and_removed(records, name):
     rec = records[f"hum/{name}"]
     assert rec["has_hum"] and rec["status"] in ("restored", "needs_review")
