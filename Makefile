@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 export RAY_USAGE_STATS_ENABLED := 0
 
 .PHONY: install demo test lint clean-demo corpus corpus-train bench-quality bench-quality-quick peers bench-scale \
-	train-denoiser train-tagger train-bwe bench-models bench-detection
+	train-denoiser train-tagger train-bwe bench-models bench-detection bench-speed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "acetate needs Python 3.11+"'
@@ -60,6 +60,13 @@ bench-quality-quick: $(STAMP) peers
 bench-scale: $(STAMP)
 	test -f .corpus/manifest.parquet || $(MAKE) corpus
 	$(BIN)/python benchmarks/scale.py
+
+## Real-time factor per core of every op and of process_item against the decode + FLAC encode floor
+## (16/44.1/48 kHz, mono and stereo), hot spots, peak RSS from 1 minute to 3 hours, 1 and 2 Ray
+## workers: benchmarks/results/speed.md (about 20 min on 2 cores).
+bench-speed: $(STAMP)
+	test -f .corpus/manifest.parquet || $(MAKE) corpus
+	$(BIN)/python benchmarks/speed.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check catalog ops models pipelines flows tests benchmarks

@@ -1,0 +1,1 @@
+"""Parts of the speed benchmark (benchmarks/speed.py): test audio, CPU timings, memory, profiles."""
