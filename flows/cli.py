@@ -6,6 +6,7 @@ Exit codes: 0 every item reached a terminal status, 1 some items failed, 2 usage
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,10 @@ from typing import Annotated
 import typer
 
 from . import progress
+
+# Prefect's temporary API server gets 20 s to start by default; a busy machine (a nightly batch
+# shares it with other jobs) can need several times that. A user's own setting wins.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 from .console import RichProgress, console, out_console, summary_table, table_of
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
