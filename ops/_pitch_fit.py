@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import scipy.fft as sfft
@@ -214,9 +215,20 @@ def _smoothed(centre: np.ndarray, frames: int, kernel: np.ndarray, values: np.nd
     return out if np.iscomplexobj(values) else out.real
 
 
-def local_amplitude(tr: Tracks, freq: float, kernel_s: float, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Slowly varying complex amplitude c(t) of the speed component at `freq`, one per frame, and
-    the variance of that estimate.
+class LocalFit(NamedTuple):
+    """`local_amplitude`'s result, one value per frame: c (complex amplitude), var (its variance),
+    share (of the nearby tracks' weighted variance that c explains), residual (the nearby tracks'
+    weighted rms deviation left after the fit, log units: how much the partials move besides)."""
+
+    c: np.ndarray
+    var: np.ndarray
+    share: np.ndarray
+    residual: np.ndarray
+
+
+def local_amplitude(tr: Tracks, freq: float, kernel_s: float, scale: float) -> LocalFit:
+    """Slowly varying complex amplitude c(t) of the speed component at `freq`, one per frame, with
+    the variance of that estimate and how well it fits (`LocalFit`).
 
     Each track's normal-equation terms (b_k, G_k, Q_k above) are placed at its centre frame and
     summed under a Hann kernel of `kernel_s`, and c is solved frame by frame, so the estimate at a
@@ -228,7 +240,7 @@ def local_amplitude(tr: Tracks, freq: float, kernel_s: float, scale: float) -> t
     """
     c = np.zeros(tr.frames, dtype=np.complex128)
     if tr.count == 0 or tr.frames == 0:
-        return c, np.full(tr.frames, np.inf)
+        return LocalFit(c, np.full(tr.frames, np.inf), np.zeros(tr.frames), np.zeros(tr.frames))
     w = 2 * math.pi * freq
     n = tr.length.astype(np.float64)
     f1 = dirichlet(n, np.full(n.shape, w * tr.hop_s))
@@ -252,5 +264,9 @@ def local_amplitude(tr: Tracks, freq: float, kernel_s: float, scale: float) -> t
         rss = np.bincount(tr.track, weights=residual**2, minlength=tr.count)
         if it == 0:
             weight = tr.weight / (1.0 + (np.sqrt(rss / np.maximum(n, 1)) / max(scale, 1e-6)) ** 2)
-    power = _smoothed(centre, tr.frames, kernel, weight * rss) / np.maximum(_smoothed(centre, tr.frames, kernel, n), 1e-300)
-    return c, 4 * power / g
+    res = _smoothed(centre, tr.frames, kernel, weight * rss)
+    power = res / np.maximum(_smoothed(centre, tr.frames, kernel, n), 1e-300)
+    total = _smoothed(centre, tr.frames, kernel, weight * np.bincount(tr.track, weights=tr.dev**2, minlength=tr.count))
+    share = np.clip(np.real(c * np.conj(b)) / np.maximum(total, 1e-300), 0.0, 1.0)
+    residual = np.sqrt(np.maximum(res, 0.0) / np.maximum(_smoothed(centre, tr.frames, kernel, weight * n), 1e-300))
+    return LocalFit(c, 4 * power / g, share, residual)

@@ -107,7 +107,7 @@ class WowDetector:
     """
 
     kind = "wow"
-    version = "1"
+    version = "2"
 
     def __init__(self, sample_rate: int, channels: int) -> None:
         self.sample_rate, self.channels = sample_rate, channels
