@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import subprocess
@@ -83,13 +84,31 @@ def peer_rows(rows: list[dict], name: str, clean_per_group: int) -> list[dict]:
     return _first_per_group(target, cap) + _first_per_group(clean, min(clean_per_group, cap or clean_per_group))
 
 
-def run_peers(names: list[str], rows: list[dict], root: Path, work: Path, clean_per_group: int) -> dict:
-    """{peer: {source path: output path or error}}, two peers at a time (one core each)."""
+def testset_key(rows: list[dict]) -> str:
+    """A hash of the degraded test set's description: peers' outputs from a run with the same key
+    were made from the same input files."""
+    return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def run_peers(names: list[str], rows: list[dict], root: Path, work: Path, clean_per_group: int,
+              reuse: bool = False) -> dict:
+    """{peer: {source path: output path or error}}, two peers at a time (one core each). With
+    `reuse`, a peer whose every output exists from a run on the same test set is not run again."""
+    key = testset_key(rows)
+    stamp = work / "testset.sha256"
+    reuse = reuse and stamp.exists() and stamp.read_text() == key
+    if not reuse:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(key)
+
     def one(name: str) -> tuple[str, dict]:
         chosen = peer_rows(rows, name, clean_per_group)
         pairs = [(root / r["path"], work / name / r["path"]) for r in chosen]
         for _, dst in pairs:
             dst.parent.mkdir(parents=True, exist_ok=True)
+        if reuse and all(dst.exists() for _, dst in pairs):
+            return name, {r["path"]: dst for r, (_, dst) in zip(chosen, pairs, strict=True)}
         results = peers.run_peer(name, pairs)
         return name, {r["path"]: (Path(res["out"]) if res.get("ok") else res.get("error", "failed"))
                       for r, res in zip(chosen, results, strict=True)}
@@ -115,6 +134,8 @@ def main() -> None:
                     help=f"acetate's models run alone (default: all of {', '.join(COMPONENTS)} whose weights exist)")
     ap.add_argument("--peers", nargs="*", default=None, help="peer names (default: all)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--reuse-peers", action="store_true",
+                    help="keep the peers' outputs of an earlier run on the same test set (acetate is rerun)")
     ap.add_argument("--render-only", action="store_true",
                     help="rewrite the markdown from the JSON of the last run, without running anything")
     ap.add_argument("--clips", type=int, default=None,
@@ -150,8 +171,8 @@ def main() -> None:
 
     names = [] if args.no_peers else (args.peers if args.peers is not None else list(peers.PEERS))
     t = time.perf_counter()
-    shutil.rmtree(args.work / "peers", ignore_errors=True)
-    peer_outputs = run_peers(names, rows, root, args.work / "peers", 3 if args.quick else 10) if names else {}
+    peer_outputs = (run_peers(names, rows, root, args.work / "peers", 3 if args.quick else 10, args.reuse_peers)
+                    if names else {})
     timings["peers"] = time.perf_counter() - t
 
     t = time.perf_counter()
