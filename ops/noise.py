@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
-from scipy.ndimage import uniform_filter1d
+from scipy.ndimage import percentile_filter, uniform_filter1d
 
 from ._util import logistic
 from .findings import Finding
@@ -38,6 +38,9 @@ _NARROW_Z = 3.0  # quiet end of the distribution (q05..q20) wider than noise by 
 _TOO_NARROW_Z = -1.5  # ... or narrower than noise can be: a steady tone (hum, a held note), not noise
 _STEADY_Z = 3.0  # spread of the per-second minimum over noise's own spread
 _TONAL_DB = 1.5  # mean deviation of the fine-resolution floor from its 7-bin mean
+_LINE_DB = 12.0  # a fine bin of the quiet spectrum this far over its neighbourhood's 25th percentile is a line
+_LINE_NEIGHBOURHOOD_HZ = 70.0  # (the neighbourhood: wider than a 50/60 Hz comb's spacing)
+_LINE_SHARE = 0.7  # a band whose quiet power is mostly (70 %) lines is tonal, not noise
 _ROUGH_DB = 2.0  # deviation of the band's floor from its 5-band mean
 _NEIGHBOURS, _NEIGHBOUR_SHARE = 5, 0.6  # at least 60 % of the 5 bands around must be noise-like
 _Z_SD = 4.0  # the spreads above scale as 4 / sqrt(dof) for noise
@@ -59,13 +62,15 @@ class NoiseEstimate:
     """What `estimate` concluded; arrays are per analysis band of the SpectralFloor.
 
     noise_psd: trusted noise PSD per channel (FS^2/Hz), extrapolated smoothly into bands where the
-    programme hides it (never above that band's floor); weight: noise-likeness in [0, 1];
+    programme hides it (never above that band's floor), 1e-30 where nothing trusted is near;
+    restorer_psd: the same with every band given a level (the nearest trusted one); weight: noise-likeness in [0, 1];
     coverage: share of the spectrum (octaves) with a noise-like floor; low_power: trusted power
     below LOW_HZ per channel (FS^2); snr_db: programme over noise, all channels.
     """
 
     band_hz: np.ndarray
     noise_psd: np.ndarray
+    restorer_psd: np.ndarray
     weight: np.ndarray
     coverage: float
     main_trust: float
@@ -92,6 +97,32 @@ def _tonality(sf: SpectralFloor) -> np.ndarray:
     lo = np.maximum(sf.band_lo - 2, 1)
     hi = np.minimum(sf.band_hi + 2, ms.size)
     return (c[hi] - c[lo]) / (hi - lo)
+
+
+def line_share(sf: SpectralFloor) -> np.ndarray:
+    """Per band: the share of its power in the fine quiet spectrum (`SpectralFloor.line_spectrum_db`)
+    that lies in lines (bins _LINE_DB over their neighbourhood's 25th percentile, with the two bins
+    either side a Hann window spreads them over), over the band and half a bin either side; 0 where
+    there is no fine spectrum yet. Hum's harmonics, a held note or a pilot tone give a share near
+    1, noise near 0."""
+    got = sf.line_spectrum_db()
+    if got is None:
+        return np.zeros(sf.bands)
+    freqs, db = got
+    df = freqs[1]
+    size = 2 * int(round(_LINE_NEIGHBOURHOOD_HZ / df)) + 1
+    base = percentile_filter(db, 25, size=size, mode="nearest")
+    peak = db > base + _LINE_DB
+    line = np.convolve(peak.astype(np.float64), np.ones(5), mode="same") > 0
+    p = 10 ** ((db - db.max()) / 10)
+    c_all = np.concatenate([[0.0], np.cumsum(p)])
+    c_line = np.concatenate([[0.0], np.cumsum(np.where(line, p, 0.0))])
+    bin_hz = sf.sample_rate / sf.nfft
+    lo = np.clip(np.round((sf.band_lo - 0.5) * bin_hz / df).astype(int), 1, freqs.size)
+    hi = np.clip(np.round((sf.band_hi - 0.5) * bin_hz / df).astype(int), 1, freqs.size)
+    hi = np.maximum(hi, lo + 1)
+    tot = c_all[hi] - c_all[lo]
+    return np.where(tot > 0, (c_line[hi] - c_line[lo]) / np.maximum(tot, 1e-300), 0.0)
 
 
 def _smooth_fill(logf: np.ndarray, db: np.ndarray, w: np.ndarray, width: float = _FILL_OCT) -> np.ndarray:
@@ -121,15 +152,17 @@ def estimate(sf: SpectralFloor) -> NoiseEstimate | None:
     q05, q10, q20 = sf.quantile_db(np.array([0.05, FLOOR_QUANTILE, 0.20]))
     expected = 10 * np.log10(stats.chi2.ppf(0.20, dof) / stats.chi2.ppf(0.05, dof))
     narrow = ((q20 - q05) - expected) / noise_sd
-    spread, _ = sf.segment_spread_db()
-    steady = spread / noise_sd
+    spread, segments = sf.segment_spread_db()
+    # the spread of a handful of minima is itself uncertain: a short file is given more room
+    steady = spread / noise_sd / max(1.0, math.sqrt(4.0 / max(segments - 1, 1)))
     floor_db = q10 - 10 * np.log10(quantile_bias(FLOOR_QUANTILE, dof))
     ok = np.isfinite(floor_db) & np.isfinite(narrow) & np.isfinite(steady) & (sf.band_hz < 0.47 * sf.sample_rate)
     safe = np.where(ok, floor_db, -300.0)
     rough = np.abs(safe - uniform_filter1d(safe, 5, mode="nearest"))
     with np.errstate(over="ignore", invalid="ignore"):
         w = (_sig((_NARROW_Z - narrow) / 0.5) * _sig((narrow - _TOO_NARROW_Z) / 0.3) * _sig((_STEADY_Z - steady) / 0.5)
-             * _sig((_TONAL_DB - _tonality(sf)) / 0.3) * _sig((_ROUGH_DB - rough) / 0.5))
+             * _sig((_TONAL_DB - _tonality(sf)) / 0.3) * _sig((_ROUGH_DB - rough) / 0.5)
+             * _sig((_LINE_SHARE - line_share(sf)) / 0.08))
     w = np.where(ok, w, 0.0)
     local = uniform_filter1d(w, _NEIGHBOURS, mode="constant")
     w = np.clip(np.minimum(w, local / _NEIGHBOUR_SHARE), 0.0, 1.0)
@@ -141,6 +174,14 @@ def estimate(sf: SpectralFloor) -> NoiseEstimate | None:
     fill = _smooth_fill(np.log2(sf.band_hz), safe, w)
     noise_db = np.where(ok, np.where(w > 0.5, safe, np.minimum(safe, fill)), -300.0)
     noise_psd = 10 ** (noise_db / 10)
+    # For a restorer, every band needs a level: bands far from any trusted one take the nearest
+    # trusted level, held flat, never above their own floor.
+    have = noise_db > -299.0
+    if have.any():
+        near = np.interp(np.log2(sf.band_hz), np.log2(sf.band_hz[have]), noise_db[have])
+        full_db = np.where(have, noise_db, np.where(ok, np.minimum(safe, near), near))
+    else:
+        full_db = noise_db
     counted = sf.band_hz >= _LOW_MIN_BAND_HZ
     programme = sf.power
     main_noise = float((noise_psd * width_hz)[counted].sum())
@@ -161,8 +202,8 @@ def estimate(sf: SpectralFloor) -> NoiseEstimate | None:
     valid = w > 0.5
     spread_db = float(np.median(spread[valid])) if valid.any() else float("nan")
     low = median_low if low_trust >= 0.5 else 0.0
-    return NoiseEstimate(sf.band_hz, noise_psd / sf.channels, w, coverage, main_trust, low / sf.channels, low_trust,
-                         snr, float(score), programme, noise, spread_db)
+    return NoiseEstimate(sf.band_hz, noise_psd / sf.channels, 10 ** (full_db / 10) / sf.channels, w, coverage,
+                         main_trust, low / sf.channels, low_trust, snr, float(score), programme, noise, spread_db)
 
 
 def _snr(total: float, noise: float) -> float:
@@ -179,29 +220,21 @@ def floor_on_grid(est: NoiseEstimate, sample_rate: int) -> tuple[list[float], li
     """The noise PSD per channel (dB re FS^2/Hz, one decimal) at the FLOOR_HZ centres below 0.47 x
     the sample rate, interpolated over log frequency."""
     grid = np.array([f for f in FLOOR_HZ if f < 0.47 * sample_rate])
-    db = 10 * np.log10(np.maximum(est.noise_psd, 1e-30))
+    db = 10 * np.log10(np.maximum(est.restorer_psd, 1e-30))
     vals = np.interp(np.log(grid), np.log(est.band_hz), db)
     return grid.tolist(), [round(float(v), 1) for v in vals]
 
 
 def colour(est: NoiseEstimate) -> tuple[str, float]:
-    """(name, slope in dB per octave of the PSD) of the trusted floor between 200 Hz and 6 kHz:
-    white (flat), pink (-3), brown (-6, or rumble dominating), blue (rising, as tape hiss does)."""
-    sel = (est.weight > 0.5) & (est.band_hz >= 200) & (est.band_hz <= 6000)
-    slope = 0.0
-    if sel.sum() >= 3:
-        x, y = np.log2(est.band_hz[sel]), 10 * np.log10(est.noise_psd[sel])
-        slope = float(np.polyfit(x, y, 1)[0])
-    if est.low_power > 0 and est.low_power * 2 > est.noise_power / max(est.low_trust, 1e-9) * 0.5:
-        name = "brown"
-    elif slope > 1.5:
-        name = "blue"
-    elif slope > -1.5:
-        name = "white"
-    elif slope > -4.5:
-        name = "pink"
-    else:
-        name = "brown"
+    """(name, slope in dB per octave of the PSD) of the trusted floor above 200 Hz:
+    white (flat), pink (-3), brown (-6, or noise only below the first band), blue (rising, as
+    tape hiss does); "unknown" with too few trusted bands to tell."""
+    sel = (est.weight > 0.5) & (est.band_hz >= 200)
+    if sel.sum() < 3:
+        return ("brown" if est.low_power > 0 else "unknown"), 0.0
+    x, y = np.log2(est.band_hz[sel]), 10 * np.log10(est.noise_psd[sel])
+    slope = float(np.polyfit(x, y, 1)[0])
+    name = "blue" if slope > 1.5 else "white" if slope > -1.5 else "pink" if slope > -4.5 else "brown"
     return name, slope
 
 

@@ -44,6 +44,14 @@ _LOW_KEEP = 2  # low-path samples kept per frame
 # its identity from being reused by another array.
 _MEMO: dict[str, tuple] = {}
 _SILENT_FRAME = 1e-20  # PSD summed over bins below which a frame is digital silence
+# Lines in the floor (hum and its harmonics, a pilot tone, a held note) at a resolution the
+# analysis frames lack (31-47 Hz bins cannot separate a 50 Hz comb): per LINE_SEGMENT_S segment, the
+# quietest run of LINE_FRAMES analysis frames (by their summed power) is kept and transformed as
+# one long frame; the per-bin minimum over segments of its spectrum is the fine quiet spectrum
+# (a line that holds, like hum, survives the minimum; a passing note does not). One long FFT per
+# segment, one long frame of samples held.
+LINE_FRAMES = 8
+LINE_SEGMENT_S = 1.0
 _HANN_RHO2 = 4.0 / 9.0  # squared correlation of adjacent Hann-windowed bins of white noise
 
 
@@ -130,6 +138,14 @@ class SpectralFloor:
         self._prog_bin = int(np.ceil(200.0 * self.nfft / sample_rate))  # the programme's level: above 200 Hz
         self._sub_stats = np.zeros(6)  # per piece: count, sums of low dB, its square, programme dB, square, product
         self._sub_sq = np.zeros(2)  # sums over sub-segments of the residual's and its difference's squares
+        self.line_nfft = self.nfft * LINE_FRAMES
+        self._line_win = signal.windows.hann(self.line_nfft, sym=False).astype(np.float32)
+        self._line_seg = max(1, int(round(LINE_SEGMENT_S * sample_rate / self.line_nfft)))  # long frames
+        self._line_raw = np.zeros((channels, 0), dtype=np.float32)  # frames of the long frame in progress
+        self._line_pw = np.zeros(0)  # their summed power
+        self._line_best: tuple[float, np.ndarray] | None = None  # this segment's quietest long frame
+        self._line_n = 0  # long frames seen in this segment
+        self._line_min = np.full(self.line_nfft // 2 + 1, np.inf)
 
     def update(self, block: np.ndarray) -> None:
         x = np.asarray(block, dtype=np.float32)
@@ -143,7 +159,7 @@ class SpectralFloor:
         self.samples += x.shape[1]
         memo = _MEMO.get("last")
         if memo is not None and memo[0] is block and memo[1] == key:
-            p, low, self._buf, self._low_zi = memo[2:]
+            p, low, self._buf, self._low_zi, frames = memo[2:]
         else:
             buf = np.concatenate([self._buf, x], axis=1) if self._buf.shape[1] else x
             n = buf.shape[1] // self.nfft
@@ -153,10 +169,57 @@ class SpectralFloor:
             else:
                 p, low = np.zeros((0, self.bins)), np.zeros((self.channels, 0))
             self._buf = buf[:, n * self.nfft:].copy()
-            _MEMO["last"] = (block, key, p, low, self._buf, self._low_zi)
+            _MEMO["last"] = (block, key, p, low, self._buf, self._low_zi, frames)
         if p.shape[0]:
+            self._add_lines(frames, p.sum(axis=1))
             self._add(p)
             self._add_low(low, np.repeat(p[:, self._prog_bin:].sum(axis=1), _LOW_KEEP))
+
+    def _add_lines(self, frames: np.ndarray, power: np.ndarray) -> None:
+        """frames (channels, n, nfft) and their summed PSD (n,): group into long frames of
+        LINE_FRAMES and keep each segment's quietest (digital silence is not a floor)."""
+        flat = frames.reshape(self.channels, -1)
+        held = self._line_pw.size  # analysis frames of the long frame in progress, held in _line_raw
+        pw = np.concatenate([self._line_pw, power])
+        k = pw.size // LINE_FRAMES
+        if k:
+            level = pw[: k * LINE_FRAMES].reshape(k, LINE_FRAMES)
+            quiet = np.where(level.min(axis=1) > _SILENT_FRAME, level.sum(axis=1), np.inf)
+            for j in range(k):
+                if np.isfinite(quiet[j]) and (self._line_best is None or quiet[j] < self._line_best[0]):
+                    lo = (j * LINE_FRAMES - held) * self.nfft  # in flat; negative: starts in _line_raw
+                    if lo < 0:
+                        frame = np.concatenate([self._line_raw, flat[:, : lo + self.line_nfft]], axis=1)
+                    else:
+                        frame = flat[:, lo:lo + self.line_nfft].copy()
+                    self._line_best = (float(quiet[j]), frame)
+                self._line_n += 1
+                if self._line_n == self._line_seg:
+                    self._close_line_segment()
+        rest = (k * LINE_FRAMES - held) * self.nfft
+        self._line_raw = (np.concatenate([self._line_raw, flat], axis=1) if rest < 0 else flat[:, rest:].copy())
+        self._line_pw = pw[k * LINE_FRAMES:]
+
+    def _line_spectrum(self, frame: np.ndarray) -> np.ndarray:
+        spec = sfft.rfft((frame - frame.mean(axis=1, keepdims=True)) * self._line_win, axis=1)
+        return np.log10(np.maximum((spec.real**2 + spec.imag**2).sum(axis=0, dtype=np.float64), 1e-300))
+
+    def _close_line_segment(self) -> None:
+        if self._line_best is not None:
+            self._line_min = np.minimum(self._line_min, self._line_spectrum(self._line_best[1]))
+        self._line_best, self._line_n = None, 0
+
+    def line_spectrum_db(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(freqs (line bins,) Hz, (line bins,) dB): the fine quiet spectrum (per-bin minimum over
+        LINE_SEGMENT_S segments of the power spectrum of each one's quietest long frame of
+        LINE_FRAMES analysis frames, summed over channels; a last partial segment counts; not
+        scaled: for shape, i.e. lines). None before one long frame."""
+        low = self._line_min
+        if self._line_best is not None:
+            low = np.minimum(low, self._line_spectrum(self._line_best[1]))
+        if not np.isfinite(low[1:]).all():
+            return None
+        return np.fft.rfftfreq(self.line_nfft, 1.0 / self.sample_rate), 10 * low
 
     def _power_spectra(self, frames: np.ndarray) -> np.ndarray:
         """frames (channels, n, nfft) -> (n, bins) PSD summed over channels. Each frame's
@@ -264,9 +327,9 @@ class SpectralFloor:
 
     def low_power(self) -> tuple[float, float]:
         """(mean, median) power below LOW_HZ over the low-path segments (FS^2 summed over channels);
-        a last partial segment of at least half the length counts. (0, 0) for a short input."""
+        a last partial segment of at least LOW_SUB_S counts. (0, 0) for a shorter input."""
         hist, total, count = self._low_hist.copy(), self._low_sum, self._low_count
-        if self._low_buf.shape[1] >= self._low_len // 2 and self._low_buf.shape[1] >= 4:
+        if self._low_buf.shape[1] >= max(4, self._sub_len):  # a short file: its one partial segment
             pw = self._low_segment(self._low_buf, record=False)
             hist[int(np.clip((10 * math.log10(max(pw, 1e-300)) - DB_LO) / DB_STEP, 0, DB_BINS - 1))] += 1
             total, count = total + pw, count + 1

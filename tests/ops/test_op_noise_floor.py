@@ -43,6 +43,7 @@ def test_block_size_does_not_change_any_statistic(music22k):
     assert np.allclose(a.ltas(), b.ltas(), rtol=1e-9)
     assert a.low_power() == pytest.approx(b.low_power(), rel=1e-9)
     assert np.allclose(a.min_spectrum_db(), b.min_spectrum_db())
+    assert np.allclose(a.line_spectrum_db()[1], b.line_spectrum_db()[1])
 
 
 def test_a_dc_offset_and_its_slow_drift_leak_into_no_band_and_not_into_the_low_path(speech16k):
