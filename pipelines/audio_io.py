@@ -105,9 +105,15 @@ def read_windows(path: str | os.PathLike, block_frames: int, context_frames: int
     Reads sequentially (no seeking, so compressed formats work) and keeps at most
     block + 2 * context frames in memory.
     """
-    blocks = read_blocks(path, max(block_frames, context_frames, 1))
+    return stream_windows(read_blocks(path, max(block_frames, context_frames, 1)), block_frames, context_frames)
+
+
+def stream_windows(blocks: Iterator[np.ndarray], block_frames: int, context_frames: int) -> Iterator[Window]:
+    """Windows over a stream of (channels, frames) blocks of any sizes, as `read_windows` makes them
+    over a file: each keeps `block_frames` with up to `context_frames` either side, holding at most
+    block + 2 * context frames plus one incoming block."""
     buf: np.ndarray | None = None
-    buf_start = 0  # file frame index of buf[:, 0]
+    buf_start = 0  # stream frame index of buf[:, 0]
     pos = 0  # first frame of the next window's kept part
     exhausted = False
     while True:

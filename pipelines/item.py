@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+import numpy as np
 
 from acetate.catalog.fixity import sha256_file
 from acetate.catalog.schema import MEASURES, quality_record
@@ -22,7 +24,7 @@ from acetate.models.tagger import tagger_analyzer
 from acetate.ops.content import ContentAnalyzer
 from acetate.ops.findings import Finding
 from acetate.ops.measures import Measurer
-from acetate.ops.registry import DETECTORS
+from acetate.ops.registry import DETECTORS, RESTORERS
 
 from .audio_io import (
     AtomicAudioWriter,
@@ -31,8 +33,9 @@ from .audio_io import (
     SourceReadError,
     output_format,
     read_blocks,
-    read_windows,
+    stream_windows,
 )
+from .chain import Chain
 from .fingerprint import acetate_version
 from .fusion import fuse_content, fuse_findings
 from .policy import Policy
@@ -181,11 +184,9 @@ def _process(item: Mapping[str, Any], ctx: ItemContext, base: dict[str, Any], t0
     out_rel = output_rel_path(item["source_path"], suffix, bool(item.get("output_keeps_suffix")))
     out_path = Path(ctx.out) / out_rel
     after = Measurer(sr, ch)
-    context = int(round(decision.chain.context_s * sr))
     prov = Provenance.from_record({**base, "chain": decision.chain.describe()}, item.get("subtype"), subtype)
     with AtomicAudioWriter(out_path, sr, ch, fmt, subtype, provenance=prov) as writer:
-        for win in read_windows(src, block, context):
-            restored = decision.chain(win.audio, sr)[:, win.keep]
+        for restored in restored_blocks(read_blocks(src, block), decision.chain, sr, block):
             writer.write(restored)
             after.update(restored.clip(-1.0, 1.0) if subtype != "FLOAT" else restored)
         if writer.frames != int(item["frames"]):
@@ -207,6 +208,23 @@ def _process(item: Mapping[str, Any], ctx: ItemContext, base: dict[str, Any], t0
         restore_s=t_restored - t_analyzed,
         **fields, **timings,
     )
+
+
+def restored_blocks(blocks: Iterator[np.ndarray], chain: Chain, sample_rate: int, block: int) -> Iterator[np.ndarray]:
+    """The chain applied to a stream of blocks, each step over its own windows with its own context.
+
+    A step re-reads only the context it needs (dehum's 10 s, declick's 72 ms), not the whole chain's:
+    running every step over block + 2 x (sum of contexts) cost 3.3x the audio on the typical route.
+    Each step still sees, in the middle of its window, what it would see on the whole file.
+    """
+    for step in chain.steps:
+        blocks = _step_blocks(blocks, RESTORERS[step.op].fn, step.params, step.context_s, sample_rate, block)
+    return blocks
+
+
+def _step_blocks(blocks, fn, params, context_s: float, sample_rate: int, block: int) -> Iterator[np.ndarray]:
+    for win in stream_windows(blocks, block, int(round(context_s * sample_rate))):
+        yield np.asarray(fn(win.audio, sample_rate, **params), dtype=np.float32)[:, win.keep]
 
 
 def _analysis_fields(analysis: Analysis, decision: Decision) -> dict[str, Any]:
