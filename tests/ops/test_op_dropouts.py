@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from ops_feed import feed
+
+from acetate.ops import degrade
+from acetate.ops.chunked import apply_windowed
+from acetate.ops.dropouts import CONTEXT_S, MAX_FILL_S, DropoutsDetector, fill_gaps
+from acetate.ops.measures import si_sdr
+from acetate.ops.registry import DETECTORS, RESTORERS, load_all
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def _clip(name: str) -> tuple[np.ndarray, int]:
+    audio, sr = sf.read(FIXTURES / name, dtype="float32", always_2d=True)
+    return np.ascontiguousarray(audio.T), sr
+
+
+def _covered(found, truth, slack=0.003) -> float:
+    """Share of the labelled gaps that overlap a reported region."""
+    return float(np.mean([any(s < te + slack and e > ts - slack for s, e in found) for ts, te in truth]))
+
+
+def _repair(y, sr, finding):
+    r = RESTORERS["fill_gaps"]
+    return r.fn(y, sr, **r.params_from(finding, sr))
+
+
+@pytest.mark.parametrize("name", ["speech-44k-stereo.flac", "music-48k-stereo.flac", "music-16k-mono.flac"])
+def test_zeroed_gaps_are_found_measured_and_filled(name):
+    x, sr = _clip(name)
+    y, label = degrade.add_dropouts(x, sr, 3, (15, 60), "zero", seed=7)
+    f = feed(DropoutsDetector(sr, x.shape[0]), y)
+    assert f.score > 0.95 and f.unit == "s"
+    assert _covered(f.regions, label["regions"]) >= 2 / 3
+    assert f.params["count"] == len(f.regions) and f.params["lost_count"] == f.params["count"]
+    assert f.severity == pytest.approx(sum(e - s for s, e in f.regions))
+    assert f.severity >= 0.6 * sum(label["params"]["lengths_ms"]) / 1000
+    z = _repair(y, sr, f)
+    assert si_sdr(x, z) - si_sdr(x, y) > 0.0
+    # nothing changes away from the gaps (a frame and a millisecond of slack each side)
+    keep = np.ones(x.shape[1], dtype=bool)
+    for s, e in f.regions:
+        keep[max(0, int((s - 0.003) * sr)): int((e + 0.003) * sr)] = False
+    assert np.array_equal(z[:, keep], y[:, keep])
+
+
+def test_zeroed_gaps_in_music_come_back_by_3_db():
+    x, sr = _clip("music-16k-mono.flac")
+    y, _ = degrade.add_dropouts(x, sr, 3, (15, 60), "zero", seed=7)
+    z = _repair(y, sr, feed(DropoutsDetector(sr, 1), y))
+    assert si_sdr(x, z) - si_sdr(x, y) > 3.0
+
+
+@pytest.mark.parametrize("name", ["speech-44k-stereo.flac", "music-48k-stereo.flac"])
+def test_weakened_gaps_get_their_gain_back_by_10_db(name):
+    x, sr = _clip(name)
+    y, label = degrade.add_dropouts(x, sr, 3, (15, 60), "attenuate", attenuation_db=20.0, seed=7)
+    f = feed(DropoutsDetector(sr, x.shape[0]), y)
+    assert f.score > 0.5 and f.params["weakened_count"] >= 2
+    assert si_sdr(x, _repair(y, sr, f)) - si_sdr(x, y) > 10.0
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.flac")))
+def test_clean_real_clips_have_no_dropouts(name):
+    x, sr = _clip(name)
+    f = feed(DropoutsDetector(sr, x.shape[0]), x)
+    assert f.score < 0.4 and f.severity == 0.0 and f.regions == ()
+    assert np.array_equal(fill_gaps(x, sr), x)
+
+
+@pytest.mark.parametrize("which", ["speech", "music", "speech_16bit", "sine_1k", "noise", "silence"])
+def test_clean_signals_have_no_dropouts(clean_signals, which):
+    x, sr = clean_signals[which]
+    x = np.atleast_2d(x)
+    f = feed(DropoutsDetector(sr, x.shape[0]), x)
+    assert f.score < 0.4 and f.regions == ()
+
+
+def _pauses_rests_and_fades(sr: int) -> np.ndarray:
+    """Natural silences a gap filler must leave alone, in a noise floor at -70 dBFS: a tone
+    stopping into a 0.3 s room tail, a 40 ms fade out and in (a 100 ms hole), a note damped
+    within 20 ms into an 80 ms rest, and a gate closing over 20 ms for 0.3 s (opening at once)."""
+    rng = np.random.default_rng(4)
+    t = np.arange(int(4.0 * sr)) / sr
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.1 * np.sin(2 * np.pi * 1320 * t)
+    g = np.ones_like(t)
+    tail = (t >= 0.5) & (t < 1.0)
+    g[tail] = np.exp(-(t[tail] - 0.5) / 0.05)  # -60 dB in 0.35 s
+    fade = (t >= 1.5) & (t < 1.64)
+    g[fade] = np.clip(np.abs(t[fade] - 1.57) / 0.04 - 0.75, 0, 1)
+    rest = (t >= 2.2) & (t < 2.3)
+    g[rest] = np.where(t[rest] < 2.22, np.exp(-(t[rest] - 2.2) / 0.004), 0.0)  # -43 dB, then nothing
+    gate = (t >= 3.0) & (t < 3.5)  # closes over 20 ms, opens at once
+    g[gate] = np.clip((3.2 - t[gate]) / 0.02, 0, 1)
+    noise = 10 ** (-70 / 20) * rng.standard_normal(t.size)
+    return (tone * g + noise).astype(np.float32)[None, :]
+
+
+@pytest.mark.parametrize("sr", [16000, 44100])
+def test_room_tails_fades_rests_and_gates_are_no_dropouts(sr):
+    x = _pauses_rests_and_fades(sr)
+    f = feed(DropoutsDetector(sr, 1), x)
+    assert f.score < 0.4 and f.regions == ()
+
+
+def test_streaming_in_odd_blocks_finds_what_the_whole_file_finds_across_block_edges():
+    x, sr = _clip("speech-44k-stereo.flac")
+    y, label = degrade.add_dropouts(x, sr, 3, (20, 60), "zero", seed=11)
+    whole = feed(DropoutsDetector(sr, 2), y)
+    # blocks of 37 ms: every gap straddles at least one block boundary
+    blocks = feed(DropoutsDetector(sr, 2), y, block=int(0.037 * sr))
+    assert whole.params["count"] >= 2
+    assert blocks.regions == whole.regions and blocks.score == pytest.approx(whole.score)
+
+
+def test_gaps_too_long_to_fill_are_listed_and_left_alone():
+    x, sr = _clip("music-48k-stereo.flac")
+    y, label = degrade.add_dropouts(x, sr, 1, (150, 151), "zero", seed=2)
+    f = feed(DropoutsDetector(sr, 2), y)
+    assert f.score > 0.95 and f.params["unfilled_count"] == 1
+    (s, e), = f.params["unfilled"]
+    assert e - s > MAX_FILL_S and _covered([(s, e)], label["regions"]) == 1.0
+    assert np.array_equal(_repair(y, sr, f), y)
+
+
+def test_windowed_fill_equals_whole_file_fill():
+    x, sr = _clip("music-16k-mono.flac")
+    y, _ = degrade.add_dropouts(x, sr, 4, (15, 60), "zero", seed=3)
+    y2, _ = degrade.add_dropouts(y, sr, 2, (15, 40), "attenuate", attenuation_db=25.0, seed=9)
+    whole = fill_gaps(y2, sr)
+    windowed = apply_windowed(fill_gaps, y2, sr, block_s=1.0, context_s=CONTEXT_S)
+    assert not np.array_equal(whole, y2)
+    np.testing.assert_allclose(windowed, whole, atol=1e-6)
+
+
+def test_registered_for_routing():
+    load_all()
+    assert DETECTORS["dropouts"] is DropoutsDetector
+    r = RESTORERS["fill_gaps"]
+    assert r.fixes == "dropouts" and r.context_s == CONTEXT_S
