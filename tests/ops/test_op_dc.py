@@ -61,3 +61,17 @@ def test_remove_dc_leaves_residual_below_1e_minus_4_per_channel(music22k):
 def test_remove_dc_on_a_constant_is_exact():
     y = np.full((1, 1000), 0.25, np.float32)
     assert np.max(np.abs(remove_dc(y, 8000, offsets=[0.25]))) < 1e-7
+
+
+def test_clipping_a_voice_is_not_an_offset_but_an_offset_after_clipping_is_found(speech16k):
+    # clipping 3 % of a voice's samples at one level shifts its mean (the taller polarity loses
+    # more); an offset added after the overload moves both clip levels, and is found exactly
+    x, sr = speech16k
+    level = float(np.quantile(np.abs(x), 0.97))
+    y, _ = degrade.clip(x, sr, level, relative=False)
+    assert abs(float(y.mean()) - float(x.mean())) > 2e-4  # the clipping's own shift of the mean
+    f = feed(DcOffsetDetector(sr, 1), y)
+    assert f.score < 0.1 and abs(f.params["offsets"][0]) < 1e-5
+    z, _ = degrade.add_dc(y, sr, 0.01)
+    g = feed(DcOffsetDetector(sr, 1), z, block=997)
+    assert g.score > 0.9 and g.params["offsets"][0] == pytest.approx(0.01, abs=1e-5)
