@@ -46,7 +46,8 @@ class DropoutsDetector:
 
     severity = total dropout length (s). params: `count`, `unfilled` (gaps longer than MAX_FILL_S,
     which fill_gaps leaves alone: (start_s, end_s) spans, capped), `unfilled_count`, `lost_count`
-    (zeroed or below the floor) and `weakened_count` (signal going on, attenuated).
+    (zeroed or below the floor), `weakened_count` (signal going on, attenuated) and `review` (a
+    sentence for the record when gaps were left unfilled; routing makes it a review reason).
     """
 
     kind = "dropouts"
@@ -109,11 +110,19 @@ class DropoutsDetector:
                 self._unfilled_count += 1
                 self._unfilled.add(s_s, e_s)
 
+    def _review(self) -> str:
+        """What a person should hear: the gaps left unfilled ('' when none)."""
+        if not self._unfilled_count:
+            return ""
+        first = self._unfilled.as_tuple()[0]
+        return (f"{self._unfilled_count} dropout(s) longer than {MAX_FILL_S * 1000:.0f} ms left unfilled "
+                f"(first at {first[0]:.2f}-{first[1]:.2f} s; params.unfilled lists them)")
+
     def finish(self) -> Finding:
         self._process(self._end // self.hop + 1)
         params = {"count": self._count, "lost_count": self._lost, "weakened_count": self._count - self._lost,
                   "unfilled_count": self._unfilled_count, "unfilled": [list(r) for r in self._unfilled.as_tuple()],
-                  "max_fill_s": MAX_FILL_S}
+                  "max_fill_s": MAX_FILL_S, "review": self._review()}
         return Finding(self.kind, score_from(self._best), self._total_s, "s", regions=self._regions.as_tuple(),
                        params=params)
 

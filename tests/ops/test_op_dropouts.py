@@ -127,6 +127,13 @@ def test_gaps_too_long_to_fill_are_listed_and_left_alone():
     (s, e), = f.params["unfilled"]
     assert e - s > MAX_FILL_S and _covered([(s, e)], label["regions"]) == 1.0
     assert np.array_equal(_repair(y, sr, f), y)
+    # the record says so: routing turns the finding's review sentence into a reason to listen
+    from acetate.pipelines.policy import Policy
+    from acetate.pipelines.route import decide
+
+    decision = decide({"dropouts": f}, "music", Policy.load().for_item(None, "music"), sr)
+    assert [s.op for s in decision.chain.steps] == ["fill_gaps"]
+    assert any("longer than 80 ms left unfilled" in u for u in decision.unsure)
 
 
 def test_windowed_fill_equals_whole_file_fill():
