@@ -14,7 +14,7 @@ the decode + FLAC encode floor; peak RSS against file length; throughput with 1 
    process_item runs twice: routed by the default policy, and with a policy that routes exactly the
    typical chain (remove_dc, declick, dehum, denoise).
 2. Profiles (cProfile, 44.1 kHz mono): analysis, the typical process_item, each op; top self time.
-3. Peak RSS (ru_maxrss) of process_item on the typical route, each length in a fresh process:
+3. Peak RSS (VmHWM of the child) of process_item on the typical route, each length in a fresh process:
    8 kHz mono from 1 minute to 3 hours, and 44.1 kHz stereo up to 10 minutes.
 4. Throughput with 1 and 2 Ray workers: benchmarks/scale.py's throughput section, reused as is.
 Results: benchmarks/results/speed.md and speed.json.

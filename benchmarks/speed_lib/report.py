@@ -161,7 +161,8 @@ def render(results: dict) -> str:
     if results.get("rss"):
         lines += ["## Peak RSS against file length", "", _when(results["rss"]), "",
                   "process_item on the typical route (policy forcing remove_dc, declick, dehum, denoise), each length "
-                  "in a fresh process (ru_maxrss), the file written block by block from one degraded test-split "
+                  "in a fresh process (its VmHWM: ru_maxrss would carry over the benchmark process's own peak, which "
+                  "Linux keeps across the child's exec), the file written block by block from one degraded test-split "
                   "minute (8 kHz made from 16 kHz clips).", ""] + rss_lines(results["rss"]) + [""]
     if results.get("throughput"):
         lines += ["## Throughput with 1 and 2 Ray workers", "", _when(results["throughput"]), ""] \
