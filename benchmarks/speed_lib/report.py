@@ -98,6 +98,34 @@ def notes(section: dict) -> list[str]:
     return [f"- {n}" for n in out]
 
 
+def budget_lines(section: dict) -> list[str]:
+    """Where the typical route's CPU goes at 44.1 kHz: each part's ms per audio second, summed, and
+    what process_item measured as a whole (the parts were timed apart, on their own degraded clips)."""
+    out = []
+    for ch in (1, 2):
+        at = {r["name"]: r for r in section["rows"] if r["rate"] == TARGET_RATE and r["channels"] == ch}
+        if not at:
+            continue
+        full = at.get("process_item, typical route forced")
+        if not full or not full.get("chain"):
+            continue
+        seconds = full["x_realtime"] * full["cpu_s"]
+        parts = [(f"detector {r['name']}", r) for r in section["rows"]
+                 if r["rate"] == TARGET_RATE and r["channels"] == ch and r["group"] == "detector"]
+        parts += [(f"analysis: {n}", at[n]) for n in at if at[n]["group"] == "analysis part" and not n.startswith("measures")]
+        parts += [(f"restorer {op}", at[op]) for op in full["chain"] if op in at]
+        parts += [("measures after restore (every detector again, loudness, true peak)",
+                   at["measures (after restore: own detectors)"]), ("decode + FLAC encode", at["decode + FLAC encode"])]
+        ms = [(name, 1000 / r["x_realtime"]) for name, r in parts if r.get("x_realtime")]
+        total = sum(v for _, v in ms)
+        out += [f"Typical route at {_fmt(TARGET_RATE, ch)}: CPU ms per second of audio, each part timed alone "
+                f"(sum {total:.1f} ms; process_item measured {1000 * full['cpu_s'] / seconds:.1f} ms).", "",
+                "| part | ms per audio s | share of the sum |", "|---|---|---|"]
+        out += [f"| {name} | {v:.2f} | {100 * v / total:.0f} % |" for name, v in sorted(ms, key=lambda kv: -kv[1])]
+        out.append("")
+    return out
+
+
 def profile_lines(prof: dict) -> list[str]:
     lines = [f"cProfile at {_fmt(prof['rate'], prof['channels'])}, {prof['seconds']:g} s of audio (self time: the "
              "function itself, not what it calls; cProfile inflates pure-Python code a little).", "",
@@ -156,6 +184,7 @@ def render(results: dict) -> str:
                   "file in 10 s blocks and encode it to FLAC, same run). Higher x is faster; the bracket is how many "
                   "floors the op costs.", ""]
         lines += format_table(fm) + [""] + notes(fm) + [""]
+        lines += ["## Where the typical route's time goes", ""] + budget_lines(fm)
     if results.get("profile"):
         lines += ["## Hot spots", "", _when(results["profile"]), ""] + profile_lines(results["profile"]) + [""]
     if results.get("rss"):
