@@ -52,9 +52,11 @@ _GATE_PROBES_HZ = (-4.0, -3.0, 3.0, 4.0)  # offsets where the estimator's own no
 _BETA = 1.0  # shrinkage: the plug-in Wiener gain 1 - var / |a|^2
 _MAX_DEV_HZ = 0.5  # the tracked fundamental stays within this of the given one
 # Nominal reach each side: search 3 + 3 s, two phase rounds of 4 + 2 s, the amplitude 6 s and its
-# gain 2 s. The quadratic B-spline windows weigh little in their outer third: 10 s of context matches
-# the whole-file result to -60 dB re signal RMS (hum at -30 dB); see tests/ops/test_op_hum.py.
-CONTEXT_S = 10.0
+# gain 2 s. The quadratic B-spline windows weigh little in their outer third: 8 s of context matches
+# the whole-file result to -88 dB re signal RMS (hum at -30 dB; 10 s: -107 dB, 7 s: -87 dB); see
+# tests/ops/test_op_hum.py and test_op_registry.py. Windowed, each kept second costs (10 + 2 x 8) / 10
+# seconds of processing with the pipeline's 10 s blocks: 2.6x rather than 3x.
+CONTEXT_S = 8.0
 
 
 @lru_cache(maxsize=64)
