@@ -11,7 +11,7 @@ fluctuating, so no isolated cells pass as "musical noise", and it needs no frame
 The gain is Wiener's, held above a floor so the programme keeps its ambience and the residual
 noise keeps its character, and shared by the channels so the stereo image does not wander.
 
-Frames are 60 ms Hann windows every 10 ms (Hann synthesis: exact reconstruction where the gain
+Frames are 40 ms Hann windows every 10 ms (Hann synthesis: exact reconstruction where the gain
 is 1), on a grid of 10 ms steps from the block's first sample: when a long file's
 blocks and their context are whole multiples of 10 ms (20 ms at 22.05 kHz), the blocks line up
 with the whole-file grid and the result is the same sample for sample.
@@ -34,9 +34,10 @@ from scipy.ndimage import uniform_filter1d
 from .findings import Finding
 from .registry import Restorer, register_restorer
 
-FRAME_HOPS = 6  # frame = 6 hops (60 ms, 83 % overlap; Hann^2 sums to a constant for 3 or more)
-SMOOTH_FRAMES = 7  # a priori SNR: moving average over this many frames (centred)
-SMOOTH_BINS = 1  # ... and bins (none: 60 ms frames resolve 17 Hz, and smoothing across bins lost 0.2 dB)
+FRAME_HOPS = 4  # frame = 4 hops (40 ms, 75 % overlap; Hann^2 sums to a constant for 3 or more). 6 hops
+# gained 0.1 dB SI-SDR on validation clips at half the speed (68x against 129x real time, 44.1 kHz stereo)
+SMOOTH_FRAMES = 5  # a priori SNR: moving average over this many frames (centred)
+SMOOTH_BINS = 1  # ... and bins (none: smoothing across bins lost 0.2 dB on validation clips)
 GAIN_FRAMES = 3  # the gain itself, lightly smoothed over time
 DEFAULT_FLOOR_DB = -20.0
 DEFAULT_STRENGTH = 2.0  # over-subtraction: on validation clips 2 beat 1.5 by 0.2 dB SI-SDR and 1 by 1 dB
