@@ -134,8 +134,13 @@ def candidates(L: np.ndarray, hop: int, sample_rate: int, lo: int = 0, hi: int |
         return nothing
     max_frames = int(MAX_S * sample_rate / hop)
     j = np.searchsorted(rises, falls + MIN_FRAMES)
-    ok = j < rises.size
-    a, b = falls[ok], rises[j[ok]]
+    # each fall with its first and second rise: a weakened stretch of speech has onsets of its own
+    j2 = np.concatenate([j, j + 1])
+    f2 = np.concatenate([falls, falls])
+    ok = j2 < rises.size
+    a, b = f2[ok], rises[j2[ok]]
+    order = np.lexsort((a, b))
+    a, b = a[order], b[order]
     ok = (b - a <= max_frames) & (b + GUARD + PRE <= n) & (a >= PRE)
     ok[ok] = (med[a[ok] - PRE] >= ABS_FLOOR_DB) & (med[b[ok] + GUARD] >= ABS_FLOOR_DB)
     a, b = a[ok], b[ok]
@@ -249,6 +254,11 @@ def decide(g: Gaps, x: np.ndarray, sample_rate: int, hop: int) -> Dropouts:
         if np.isfinite(c):
             m2[i] = min(depth_m[i] - (WEAKENED_DEPTH_DB - DEPTH_DB) / _SCALES[0], (DECAY_DB - abs(g.decay_db[i])) / _SCALES[2], (c - CORR_T) / _SCALES[3])
     margin = np.where(long_enough, np.maximum(m1, m2), -np.inf)
+    # one gap per fall: the better-decided of its pairings
+    order = np.lexsort((-margin, g.start))
+    dup = np.zeros(n, dtype=bool)
+    dup[order[1:]] = g.start[order][1:] == g.start[order][:-1]
+    margin[dup] = -np.inf
     # lost, not weakened: digital silence, a drop too deep for the signal to outlast the noise,
     # or an interior unlike its sides (noise, not the signal going on)
     lost = (g.silent >= SILENT_MIXED[1]) | (g.depth_db >= LOST_DB)
