@@ -1,7 +1,7 @@
 """Calibrating the `wow` detector's evidence on the corpus's training split (never the test split).
 
-    .venv/bin/python benchmarks/wow_calibration.py features --corpus .corpus-train --split train --out /tmp/wow_train.json
-    .venv/bin/python benchmarks/wow_calibration.py features --corpus .corpus-train --split validation --out /tmp/wow_val.json
+    .venv/bin/python benchmarks/wow_calibration.py features --corpus .corpus --split train --out /tmp/wow_train.json
+    .venv/bin/python benchmarks/wow_calibration.py features --corpus .corpus --split validation --out /tmp/wow_val.json
     .venv/bin/python benchmarks/wow_calibration.py fit /tmp/wow_train.json --check /tmp/wow_val.json
 
 `features`: every clip (its first 6 s, as in the quality benchmark) clean and degraded by the
@@ -10,7 +10,7 @@ severe depth), fed to WowDetector; one row per analysed segment with `acetate.op
 `fit`: logistic regression (Newton, L2 0.01) of "wow present" on those features, positives being
 music with moderate or severe wow (speech with wow is left out: in 6 s its wow cannot be told
 from intonation, and teaching the model otherwise would only make it fire on clean speech), the
-bias then moved so that 2 % of the training negatives of each content score above 0; prints the weights for
+bias then moved so that 1 % of the training negatives of each content score above 0; prints the weights for
 acetate.ops.wow.WEIGHTS and, with --check, recall and false-positive rates on other rows.
 """
 
@@ -95,7 +95,7 @@ def _train_rows(rows: list[dict]) -> list[dict]:
     return [r for r in rows if not r["wow"] or _positive(r)]
 
 
-def fit(rows: list[dict], l2: float = 0.01, negative_rate: float = 0.02) -> dict[str, float]:
+def fit(rows: list[dict], l2: float = 0.01, negative_rate: float = 0.01) -> dict[str, float]:
     """Weights for WEIGHTS; the bias puts `negative_rate` of each content's negatives above 0."""
     rows = _train_rows(rows)
     x = np.array([[1.0] + [r[k] for k in NAMES] for r in rows])
@@ -150,7 +150,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("features")
-    f.add_argument("--corpus", type=Path, default=Path(".corpus-train"))
+    f.add_argument("--corpus", type=Path, default=Path(".corpus"))
     f.add_argument("--split", default="train", choices=["train", "validation"])
     f.add_argument("--music", type=int, default=100)
     f.add_argument("--speech", type=int, default=60)
