@@ -215,8 +215,8 @@ DECAY_DB = 4.0  # route 2: a level steady over the 14 ms before the fall (no glo
 CORR_T = 0.85  # ... and the signal going on inside, weaker
 MIN_GAP_FRAMES = 5
 LOST_DB, WEAKENED_CORR = 45.0, 0.8  # deeper, or less alike its sides: the signal is lost, not weakened
-MIN_WEAKENED_FRAMES = 9  # gaps not in digital silence: shorter dips are the troughs between a low
-# voice's glottal pulses
+MIN_WEAKENED_FRAMES = 14  # gaps not in digital silence: shorter dips may be the troughs between the
+# glottal pulses of a low voice (F0 65-85 Hz: periods of 12-15 ms)
 WEAKENED_DEPTH_DB = 13.5  # route 2 asks a little more depth (the signal going on is all it has)
 _SCALES = (6.0, 6.0, 2.0, 0.05)  # dB, dB, dB, correlation per unit of margin
 
