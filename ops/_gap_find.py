@@ -207,8 +207,9 @@ def shape_corr(x: np.ndarray, sample_rate: int, hop: int, start: int, end: int) 
 # Decision (tuned on train/validation clips degraded by the simulator; see the module docstring):
 DEPTH_DB = 12.0  # both sides this far above the interior
 BELOW_DB = 6.0  # route 1: the interior this far below the floor ...
-ENDING_DB = 8.0  # ... after a level that was not already falling by this much (a fade or a decay
-# into digital silence ends with an abrupt drop in dB too)
+ENDING_DB = 8.0  # ... after a level that was steady within this much over the 14 ms before: not
+# already falling (a fade or a decay into digital silence ends with an abrupt drop in dB too) nor
+# just risen (a click or a burst in silence is no signal that was lost)
 SILENT_MIXED = (0.05, 0.8)  # ... and not a decay into digital silence (part silent, part not ...
 MAX_LIVE_FRAMES = 3  # ... beyond the frames a switching edge takes)
 DECAY_DB = 4.0  # route 2: a level steady over the 14 ms before the fall (no glottal pulse, no release) ...
@@ -243,7 +244,7 @@ def decide(g: Gaps, x: np.ndarray, sample_rate: int, hop: int) -> Dropouts:
     # part silent, part not: a decay into digital silence, unless the rest is just the switching
     live = np.round((1.0 - g.silent) * (g.end - g.start - GUARD))
     mixed = (g.silent > SILENT_MIXED[0]) & ((g.silent < SILENT_MIXED[1]) | (live > MAX_LIVE_FRAMES))
-    m1 = np.minimum(np.minimum(depth_m, (below - BELOW_DB) / _SCALES[1]), (ENDING_DB - g.decay_db) / _SCALES[2])
+    m1 = np.minimum(np.minimum(depth_m, (below - BELOW_DB) / _SCALES[1]), (ENDING_DB - np.abs(g.decay_db)) / _SCALES[2])
     short = (g.end - g.start) < MIN_WEAKENED_FRAMES
     m1 = np.where(mixed | (short & (g.silent < SILENT_MIXED[1])), -np.inf, m1)
     m2 = np.full(n, -np.inf)

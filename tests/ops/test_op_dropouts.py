@@ -151,3 +151,13 @@ def test_registered_for_routing():
     assert DETECTORS["dropouts"] is DropoutsDetector
     r = RESTORERS["fill_gaps"]
     assert r.fixes == "dropouts" and r.context_s == CONTEXT_S
+
+
+def test_loud_clicks_in_digital_silence_are_no_dropouts():
+    # a 0.4 s digital-silence lead-in (as synthesised and edited files have) under severe clicks:
+    # a click followed by silence drops by 80 dB at once, but nothing was there to lose
+    x, sr = _clip("speech-16k-mono.flac")
+    x = np.concatenate([np.zeros((1, int(0.4 * sr)), np.float32), x], axis=1)
+    y, _ = degrade.add_clicks(x, sr, rate_per_min=400.0, amplitude_db=(-6, 0), width_ms=(0.1, 3.0), seed=4)
+    f = feed(DropoutsDetector(sr, 1), y)
+    assert f.score < 0.4 and f.regions == ()
