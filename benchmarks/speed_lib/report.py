@@ -86,8 +86,8 @@ def notes(section: dict) -> list[str]:
     if rest:
         out.append("Restorers run window by window with context: on a long file each kept second costs "
                    + ", ".join(f"{n} {r['reread']:.2f}x" for n, r in rest.items())
-                   + " seconds of processing (10 s blocks, context either side), included in the figures above "
-                     "(a 30 s clip has 3 blocks, so a little less).")
+                   + f" seconds of processing (10 s blocks, context either side), included in the figures above "
+                     f"(less on a {section['seconds']:g} s clip, whose first and last blocks have context on one side).")
     for r in rows:
         if r["group"] == "pipeline" and r["name"].startswith("process_item") and r["rate"] == TARGET_RATE:
             out.append(f"{r['name']}, {_fmt(r['rate'], r['channels'])}: status {r['status']}, chain "
@@ -146,6 +146,12 @@ def rss_lines(section: dict) -> list[str]:
         lines.append(f"| {_fmt(r['rate'], r['channels'])} | {length} | {r['file_mb']:.0f} MB | {r['float32_mb']:.0f} MB | "
                      f"{r['peak_rss_mb']:.0f} MB | {r['import_rss_mb']:.0f} MB | {r['total_s']:.0f} s | "
                      f"{r['status']}, {' -> '.join(r['chain'])} |")
+    lines.append("")
+    for rate, ch in sorted({(r["rate"], r["channels"]) for r in section["rows"]}):
+        rows = sorted((r for r in section["rows"] if (r["rate"], r["channels"]) == (rate, ch)), key=lambda r: r["seconds"])
+        peaks = [r["peak_rss_mb"] for r in rows]
+        lines.append(f"- {_fmt(rate, ch)}: peak {min(peaks):.0f} to {max(peaks):.0f} MB over {_length(rows[0]['seconds'])} "
+                     f"to {_length(rows[-1]['seconds'])} ({max(peaks) - peaks[0]:+.0f} MB over the shortest file at most).")
     return lines
 
 
@@ -164,7 +170,11 @@ def throughput_lines(tp: dict) -> list[str]:
         lines.append(f"| nightly flow, Ray, {w} worker{'s' if w > 1 else ''} | {flows[w]['wall_s']:.1f} s | "
                      f"{tp[f'steady_{w}w']:.3f} | {rate * tp['seconds']:.1f}x | {flows[w]['statuses']} |")
     lines += ["", f"Scaling 2 workers / 1: {tp['scaling_ratio']:.2f} (first to last record), "
-              f"{tp['scaling_ratio_stage']:.2f} (whole restore stage), on 2 cores shared with other jobs."]
+              f"{tp['scaling_ratio_stage']:.2f} (whole restore stage), on 2 cores shared with other jobs. "
+              f"process_item's own time inside the 1-worker actor over its bare time: {tp['worker_vs_bare']:.2f} "
+              f"(bare runs before and after the flows: {tp['bare_a_s']:.0f} s and {tp['bare_b_s']:.0f} s); "
+              f"Prefect + Ray over process_item's own time in the actor: {100 * tp['overhead_steady_vs_worker']:+.1f} %. "
+              "Wall-time figures at this load are not reliable; the per-core table above (CPU time) is."]
     return lines
 
 
