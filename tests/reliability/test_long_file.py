@@ -23,7 +23,12 @@ HOURS = float(os.environ.get("ACETATE_LONG_HOURS", "3"))
 MARGIN_MB = 150  # what the longer file may add to the peak RSS (its float32 audio is 345 MB)
 
 RUN = """
-import json, resource, sys
+import json, sys
+def peak_mb():
+    # VmHWM, not ru_maxrss: after fork + exec ru_maxrss keeps the parent's (pytest's) peak
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 from acetate.catalog.scan import scan
 from acetate.pipelines.item import ItemContext, process_item
 from acetate.pipelines.policy import Policy
@@ -33,7 +38,7 @@ rec = process_item(catalog.to_pylist()[0], ItemContext(root, out, "b1", "fp", "l
 print(json.dumps({"status": rec["status"], "error": rec["error"], "review": rec["review_reason"],
                   "output": rec["output_path"], "chain": [s["op"] for s in rec["chain"] or []],
                   "analyze_s": rec["analyze_s"], "restore_s": rec["restore_s"],
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_mb": peak_mb()}))
 """
 
 
