@@ -33,6 +33,7 @@ from scipy.ndimage import uniform_filter1d
 _LOW_RATE = 2000.0  # analysis rate
 _MAX_LINE_HZ = 650.0  # highest line cancelled (10 x 60 Hz and drift); the decimator's passband edge
 _GUARD_HZ = 800.0  # the analysis ignores the low band above this
+_HIGHPASS_HZ = 20.0  # ... and below this (DC, rumble: no line lies there)
 _GRID_HZ = 100.0  # rate of the heterodyned basebands
 _POWER_S = 0.48  # programme power beside a line: 3 running means of 0.16 s, nulls every 6.25 Hz
 _POWER_PROBES = (-2, -1, 1, 2)  # ... measured at these multiples of 6.25 Hz off the line
@@ -194,11 +195,18 @@ def _interpolate(y: np.ndarray, sample_rate: int, frames: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _guard(rate: float) -> np.ndarray | None:
-    """Zero-phase low-pass for the analysis (8th-order Butterworth at 800 Hz, run both ways): the
-    grid's two-step means alias what lies hundreds of hertz from a line with only ~35 dB of loss,
-    and a steady tone there (a 1 kHz test tone) must not fall on a harmonic's baseband."""
-    return signal.butter(8, _GUARD_HZ, fs=rate, output="sos") if rate > 2.2 * _GUARD_HZ else None
+def _guard(rate: float) -> np.ndarray:
+    """Zero-phase band-pass for the analysis (run both ways): 4th-order Butterworth high-pass at
+    20 Hz and, where the rate allows, 8th-order low-pass at 800 Hz. The grid's two-step means alias
+    what lies hundreds of hertz from a line with only ~35 dB of loss, and a steady tone there (a
+    1 kHz test tone) must not fall on a harmonic's baseband; nor may a DC offset or rumble, which
+    the k-th carrier moves to -k f0: where the low rate is not a multiple of 100 Hz (2004.5 Hz from
+    22.05/44.1 kHz), the means' nulls miss it and it aliases onto the even harmonics of a
+    fundamental ~0.11 Hz off nominal, a perfectly steady false comb ~54 dB under the offset."""
+    sos = signal.butter(4, _HIGHPASS_HZ, "high", fs=rate, output="sos")
+    if rate > 2.2 * _GUARD_HZ:
+        sos = np.concatenate([sos, signal.butter(8, _GUARD_HZ, fs=rate, output="sos")])
+    return sos
 
 
 class _Analysis:
@@ -212,7 +220,7 @@ class _Analysis:
         self.carriers = _powers(np.exp(-2j * np.pi * ((fundamental / rate * np.arange(n)) % 1.0)), ks)
         sos = _guard(rate)
         guarded, gain = low, np.ones(ks.size)
-        if sos is not None and n > 60:
+        if n > 60:
             guarded = signal.sosfiltfilt(sos, low, axis=-1)
             gain = np.abs(signal.sosfreqz(sos, worN=ks * fundamental, fs=rate)[1]) ** 2
         self.lines = _to_grid(guarded[:, None, :] * self.carriers[None], self.step) / gain[None, :, None]  # (C, K, G)

@@ -183,3 +183,29 @@ def test_hum_hidden_under_real_speech_is_found_by_its_coherent_evidence():
     assert f.score > 0.9 and f.params["family"] == 60.0
     assert abs(f.params["fundamental"] - 60.0) < 0.15
     assert feed(HumDetector(sr, 1), x).score < 0.1
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.03])
+@pytest.mark.parametrize("sr", [16000, 22050, 44100])
+def test_synthetic_speech_with_or_without_a_dc_offset_is_not_hum(sr, offset):
+    # At 22.05 and 44.1 kHz the analysis rate is 2004.5 Hz, its grid 100.23 Hz: before the analysis
+    # was high-passed, a 0.03 DC offset moved to -k f0 by each carrier aliased onto the even
+    # harmonics of 50.114 Hz, a perfectly steady comb at -47 dB (scores 0.43-0.98 over these seeds)
+    scores = []
+    for seed in range(6):
+        x = degrade.synth_speech_like(sr, 8.0, seed=seed)
+        if offset:
+            x = degrade.add_dc(x, sr, offset=offset)[0]
+        scores.append(feed(HumDetector(sr, 1), x).score)
+    assert max(scores) < 0.5, scores
+
+
+def test_hum_under_a_dc_offset_at_22_khz_is_still_found():
+    # the high-pass that keeps DC out of the line analysis leaves the 50 Hz fundamental alone
+    sr = 22050
+    x = degrade.synth_speech_like(sr, 8.0, seed=3)
+    y, _ = degrade.add_hum(x, sr, fundamental=50.0, level_db=-35.0, harmonics=5, drift_hz=0.1, seed=3)
+    f = feed(HumDetector(sr, 1), degrade.add_dc(y, sr, offset=0.03)[0])
+    assert f.score > 0.9 and f.params["family"] == 50.0
+    assert abs(f.params["fundamental"] - 50.0) < 0.15 and 1 in f.params["harmonics"]
+    assert f.severity == pytest.approx(-35.0, abs=3.0)
