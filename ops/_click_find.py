@@ -14,7 +14,8 @@ Shared by the `clicks` detector and the `declick` restorer, so what is counted i
    be additive rather than an innovation: an impulse added to the signal leaves an echo of the
    model in the residual that the matched filter gathers (ratio > 1), while a pulse the signal's
    own resonances ring on (a glottal pulse, a plosive, a pluck) is one residual spike (ratio
-   1/sum a^2). A sound starting out of silence, and the edge of a clipped run, are no clicks.
+   1/sum a^2). A sound starting out of silence, an impulse that starts a noise burst (a plosive release: the residual is
+   twice as loud over the 10 ms after it as before), and the edge of a clipped run, are no clicks.
    The click's span is the run of samples that are outliers of both the forward and the
    backward residual (a forward residual also flags the p samples after a click, a backward one
    the p before it).
@@ -50,6 +51,7 @@ SIGMA_T, THIRD_T, ADDITIVE_T = 10.0, 2.5, 0.5
 SPAN_T = 3.5  # residual outliers (robust sigmas) that delimit a click
 ONSET_RATIO = 10 ** (-30 / 20)  # one side this much quieter than the other: an onset or an ending,
 ONSET_EXCESS = 10.0  # unless the impulse is this many times the louder side's deviation
+RELEASE_S, RELEASE_RATIO, RELEASE_EXCESS = 0.01, 2.0, 4.0  # a burst starts (6 dB louder after): _release
 ABS_FLOOR = 1e-4  # -80 dBFS: smaller impulses are below any recording's noise
 CONTEXT_S = VERIFY_S + NEIGHBOURS * BLOCK_S + 0.006  # signal each side a decision depends on
 
@@ -154,6 +156,8 @@ def _test(x: np.ndarray, sample_rate: int, c: int, zones: np.ndarray, order: int
     energy = float(a @ a)
     if peak / energy < ABS_FLOOR or _onset(seg, zone, c - lo, peak / energy) or _clipped(seg, own):
         return 0.0, 0, 0
+    if _release(ef, zone[p:], lo_own, hi_own, sample_rate):
+        return 0.0, 0, 0
     e_own = float(np.abs(ef[lo_own:hi_own]).max())
     g = peak / max(sigma, 1e-300)  # against the background, in robust sigmas
     t = peak / max(third, 1e-300)  # against the strongest natural events around it
@@ -181,6 +185,21 @@ def _onset(seg: np.ndarray, zone: np.ndarray, c: int, amplitude: float) -> bool:
     lr, rr = float(np.std(left)), float(np.std(right))
     loud = max(lr, rr)
     return min(lr, rr) < max(ABS_FLOOR, ONSET_RATIO * loud) <= loud and amplitude < ONSET_EXCESS * loud
+
+
+def _release(ef: np.ndarray, zone: np.ndarray, lo: int, hi: int, sample_rate: int) -> bool:
+    """True when the residual after the candidate zone [lo, hi) is RELEASE_RATIO times louder
+    than before it: an impulse that starts a noise burst is a plosive release or a fricative
+    onset (the vocal tract's own transient), while a click on a signal leaves its residual level
+    alike on both sides; unless the impulse's residual is RELEASE_EXCESS times the burst's largest
+    (a click landing on a burst). ef: forward residual; zone: the candidate zones, aligned with ef."""
+    w = int(round(RELEASE_S * sample_rate))
+    before = np.abs(ef[max(0, lo - w):lo][~zone[max(0, lo - w):lo]])
+    after = np.abs(ef[hi:hi + w][~zone[hi:hi + w]])
+    if before.size < w // 2 or after.size < w // 2:
+        return False
+    burst = float(np.median(after)) > RELEASE_RATIO * float(np.median(before))
+    return burst and float(np.max(np.abs(ef[lo:hi]))) < RELEASE_EXCESS * float(np.max(after))
 
 
 SPAN_GAP_S = 0.00025
