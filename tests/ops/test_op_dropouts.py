@@ -161,3 +161,44 @@ def test_loud_clicks_in_digital_silence_are_no_dropouts():
     y, _ = degrade.add_clicks(x, sr, rate_per_min=400.0, amplitude_db=(-6, 0), width_ms=(0.1, 3.0), seed=4)
     f = feed(DropoutsDetector(sr, 1), y)
     assert f.score < 0.4 and f.regions == ()
+
+
+def _pcm16(x: np.ndarray, sr: int, tmp_path: Path, name: str) -> np.ndarray:
+    """x written to and read back from a 16-bit WAV, as the demo archive stores it."""
+    path = tmp_path / name
+    sf.write(path, np.clip(x, -1.0, 1.0).T, sr, subtype="PCM_16")
+    return _clip_at(path)
+
+
+def _clip_at(path: Path) -> np.ndarray:
+    audio, _ = sf.read(path, dtype="float32", always_2d=True)
+    return np.ascontiguousarray(audio.T)
+
+
+@pytest.mark.parametrize("sr", [16000, 44100])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5, 102])
+def test_synthetic_speech_pauses_of_digital_silence_are_no_dropouts(sr, seed, tmp_path):
+    """Syllables whose sin^1.5 envelopes fall to exact zero before a gap of digital silence and rise
+    from it after (seed 102 at 16 kHz is the small test archive's talks/clean.wav): pauses."""
+    x = _pcm16(degrade.synth_speech_like(sr, 3.0 if seed == 102 else 6.0, seed=seed), sr, tmp_path, "s.wav")
+    f = feed(DropoutsDetector(sr, 1), x)
+    assert f.score < 0.5, f.regions
+
+
+def test_clipped_synthetic_speech_has_no_dropouts(tmp_path):
+    """The demo archive's oral-history/lecture-1971.flac: 44.1 kHz synthetic speech clipped at 0.5."""
+    sr = 44100
+    x = degrade.clip(degrade.synth_speech_like(sr, 10.0, seed=102), sr, level=0.5)[0]
+    f = feed(DropoutsDetector(sr, 1), _pcm16(x, sr, tmp_path, "c.wav"))
+    assert f.score < 0.5, f.regions
+
+
+@pytest.mark.parametrize("sr", [16000, 44100])
+def test_zeroed_gaps_in_synthetic_speech_are_still_found(sr, tmp_path):
+    """Cutting a stationary stretch leaves energy growing with distance on both sides (~10 dB from 3
+    to 30 ms), unlike a syllable's envelope reaching zero: the pause rule does not hide real gaps."""
+    x = degrade.synth_speech_like(sr, 6.0, seed=3)
+    y, label = degrade.add_dropouts(x, sr, 4, (20, 60), "zero", seed=5)
+    f = feed(DropoutsDetector(sr, 1), _pcm16(y, sr, tmp_path, "d.wav"))
+    assert f.score > 0.8 and f.params["lost_count"] >= 2
+    assert _covered(f.regions, label["regions"]) >= 0.5
