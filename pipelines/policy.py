@@ -41,6 +41,7 @@ class Policy:
         unknown = set(data.get("kinds", {})) - set(_known_kinds())
         if unknown:
             raise ValueError(f"policy names unknown kinds: {sorted(unknown)}")
+        _check_detection(data.get("detection", {}))
         return cls(data)
 
     @property
@@ -72,6 +73,18 @@ class ItemPolicy:
     @property
     def order(self) -> list[str]:
         return list(self.data["order"])
+
+
+def _check_detection(rules: dict[str, Any]) -> None:
+    """Refuse a bad [detection] table when the policy loads, not item by item in the batch."""
+    from .fusion import FUSIONS
+
+    unknown = set(rules) - set(_known_kinds())
+    if unknown:
+        raise ValueError(f"policy [detection] names unknown kinds: {sorted(unknown)}")
+    bad = {k: v for k, v in rules.items() if v not in FUSIONS}
+    if bad:
+        raise ValueError(f"policy [detection] rules must be one of {FUSIONS}: {bad}")
 
 
 def _known_kinds() -> tuple[str, ...]:

@@ -53,3 +53,17 @@ def test_policy_with_unknown_kind_is_refused(tmp_path):
     path.write_text("[kinds.wobble]\nop = 'x'\n")
     with pytest.raises(ValueError, match="wobble"):
         Policy.load(path)
+
+
+def test_default_detection_rules_cover_every_kind_and_a_bad_rule_is_refused_at_load(tmp_path):
+    from acetate.pipelines.fusion import FUSIONS
+
+    rules = Policy.load().data["detection"]
+    assert set(rules) == set(OPS_KINDS) and set(rules.values()) <= set(FUSIONS)
+    path = tmp_path / "p.toml"
+    path.write_text("[detection]\nhum = 'vote'\n")
+    with pytest.raises(ValueError, match="vote"):
+        Policy.load(path)
+    path.write_text("[detection]\nwobble = 'dsp'\n")
+    with pytest.raises(ValueError, match="wobble"):
+        Policy.load(path)
