@@ -14,11 +14,15 @@ from typing import Annotated
 import typer
 
 from . import progress
+from .console import RichProgress, console, out_console, summary_table, table_of
 
 # Prefect's temporary API server gets 20 s to start by default; a busy machine (a nightly batch
 # shares it with other jobs) can need several times that. A user's own setting wins.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-from .console import RichProgress, console, out_console, summary_table, table_of
+# A nightly batch phones nowhere: no Prefect or Ray usage telemetry unless the user opts in.
+for _var, _value in (("PREFECT_SERVER_ANALYTICS_ENABLED", "false"), ("DO_NOT_TRACK", "1"),
+                     ("RAY_USAGE_STATS_ENABLED", "0")):
+    os.environ.setdefault(_var, _value)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Restore legacy audio at archive scale: scan, detect, route, restore, record.")

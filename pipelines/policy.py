@@ -81,10 +81,10 @@ def _check_detection(rules: dict[str, Any]) -> None:
 
     unknown = set(rules) - set(_known_kinds())
     if unknown:
-        raise ValueError(f"policy [detection] names unknown kinds: {sorted(unknown)}")
+        raise ValueError(f"policy detection table names unknown kinds: {sorted(unknown)}")
     bad = {k: v for k, v in rules.items() if v not in FUSIONS}
     if bad:
-        raise ValueError(f"policy [detection] rules must be one of {FUSIONS}: {bad}")
+        raise ValueError(f"policy detection rules must be one of {FUSIONS}: {bad}")
 
 
 def _known_kinds() -> tuple[str, ...]:
