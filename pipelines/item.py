@@ -38,6 +38,7 @@ from .audio_io import (
 from .chain import Chain
 from .fingerprint import acetate_version
 from .fusion import fuse_content, fuse_findings
+from .heap import release_free_heap
 from .policy import Policy
 from .provenance import Provenance
 from .route import Decision, decide
@@ -82,6 +83,7 @@ def analyze(blocks, sample_rate: int, channels: int, detection: Mapping[str, str
     for block in blocks:
         for part in listeners:
             part.update(block)
+        release_free_heap()  # bounded peak on long files (see heap.py)
     tagged = tagger.finish() if tagger is not None else None
     findings, reviews = fuse_findings({d.kind: d.finish() for d in detectors}, tagged, detection or {},
                                      thresholds)
