@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-import soundfile as sf
-from ops_feed import feed
+from ops_feed import FIXTURES, apply_restorer, feed, read_fixture
 
 from acetate.ops import degrade
 from acetate.ops._capped_spans import CappedSpans
@@ -14,26 +11,15 @@ from acetate.ops.clicks import CONTEXT_S, ClicksDetector, declick
 from acetate.ops.measures import si_sdr
 from acetate.ops.registry import RESTORERS
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
-
-def _clip(name: str) -> tuple[np.ndarray, int]:
-    audio, sr = sf.read(FIXTURES / name, dtype="float32", always_2d=True)
-    return np.ascontiguousarray(audio.T), sr
-
 
 def _clicks(x, sr, seed=5, rate=60.0):
     return degrade.add_clicks(x, sr, rate_per_min=rate, amplitude_db=(-12, -3), width_ms=(0.05, 2.0), seed=seed)
 
 
-def _repair(y, sr, finding):
-    r = RESTORERS["declick"]
-    return r.fn(y, sr, **r.params_from(finding, sr))
-
 
 @pytest.mark.parametrize("name", ["speech-16k-mono.flac", "speech-44k-stereo.flac"])
 def test_moderate_clicks_on_real_speech_are_found_counted_and_removed_by_10_db(name):
-    x, sr = _clip(name)
+    x, sr = read_fixture(name)
     y, label = _clicks(x, sr)
     f = feed(ClicksDetector(sr, x.shape[0]), y)
     assert f.score > 0.9 and f.unit == "1/min"
@@ -43,20 +29,20 @@ def test_moderate_clicks_on_real_speech_are_found_counted_and_removed_by_10_db(n
     regions = np.array(f.regions)
     covered = [np.any((regions[:, 0] <= t + 0.002) & (regions[:, 1] >= t)) for t in label["params"]["times_s"]]
     assert np.mean(covered) >= 0.8
-    assert si_sdr(x, _repair(y, sr, f)) - si_sdr(x, y) > 10.0
+    assert si_sdr(x, apply_restorer("declick", y, sr, f)) - si_sdr(x, y) > 10.0
 
 
 def test_clicks_on_stereo_music_are_found_and_repaired_without_harm():
-    x, sr = _clip("music-48k-stereo.flac")
+    x, sr = read_fixture("music-48k-stereo.flac")
     y, label = _clicks(x, sr)
     f = feed(ClicksDetector(sr, 2), y)
     assert f.score > 0.9
-    assert si_sdr(x, _repair(y, sr, f)) - si_sdr(x, y) > 2.0
+    assert si_sdr(x, apply_restorer("declick", y, sr, f)) - si_sdr(x, y) > 2.0
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.flac")))
 def test_clean_real_clips_have_no_clicks(name):
-    x, sr = _clip(name)
+    x, sr = read_fixture(name)
     f = feed(ClicksDetector(sr, x.shape[0]), x)
     assert f.score < 0.4 and f.severity == 0.0 and f.regions == ()
 
@@ -99,7 +85,7 @@ def test_plucks_and_drum_hits_are_not_clicks(sr):
 
 
 def test_clipped_speech_is_not_taken_for_clicks():
-    x, sr = _clip("speech-44k-stereo.flac")
+    x, sr = read_fixture("speech-44k-stereo.flac")
     y, _ = degrade.clip(x, sr, 0.4)
     assert feed(ClicksDetector(sr, 2), y).score < 0.4
 
@@ -118,7 +104,7 @@ def test_a_click_across_a_block_boundary_is_found_once(speech16k):
 
 
 def test_streaming_in_small_blocks_matches_one_block():
-    x, sr = _clip("speech-44k-stereo.flac")
+    x, sr = read_fixture("speech-44k-stereo.flac")
     y, _ = _clicks(x, sr, seed=9, rate=200.0)
     whole = feed(ClicksDetector(sr, 2), y)
     small = feed(ClicksDetector(sr, 2), y, block=4321)
@@ -126,7 +112,7 @@ def test_streaming_in_small_blocks_matches_one_block():
 
 
 def test_windowed_declick_equals_whole_file():
-    x, sr = _clip("speech-16k-mono.flac")
+    x, sr = read_fixture("speech-16k-mono.flac")
     y, _ = _clicks(x, sr, seed=11, rate=200.0)
     f = feed(ClicksDetector(sr, 1), y)
     r = RESTORERS["declick"]
@@ -138,22 +124,22 @@ def test_windowed_declick_equals_whole_file():
 
 
 def test_a_click_in_one_channel_leaves_the_other_untouched():
-    x, sr = _clip("speech-44k-stereo.flac")
+    x, sr = read_fixture("speech-44k-stereo.flac")
     y = x.copy()
     i = int(1.5 * sr)
     y[0, i: i + 4] += np.array([0.3, -0.2, 0.1, -0.05], dtype=np.float32)
     f = feed(ClicksDetector(sr, 2), y)
-    z = _repair(y, sr, f)
+    z = apply_restorer("declick", y, sr, f)
     assert np.array_equal(z[1], y[1])
     assert np.max(np.abs(z[0] - x[0])) < 0.2 * np.max(np.abs(y[0] - x[0]))
 
 
 def test_crackle_is_found_as_hundreds_of_small_clicks_per_minute():
-    x, sr = _clip("speech-44k-stereo.flac")
+    x, sr = read_fixture("speech-44k-stereo.flac")
     y, _ = degrade.add_crackle(x, sr, density=1500.0, level_db=-26.0, seed=4)
     f = feed(ClicksDetector(sr, 2), y)
     assert f.score > 0.9 and f.severity > 200
-    assert si_sdr(x, _repair(y, sr, f)) > si_sdr(x, y)
+    assert si_sdr(x, apply_restorer("declick", y, sr, f)) > si_sdr(x, y)
 
 
 def test_declick_leaves_a_clean_file_bit_exact(clean_signals):
@@ -206,7 +192,7 @@ def test_int16_wraparound_is_found_as_clicks():
     # Festival's Italian and ked diphone voices overflow int16 in synthesis: a near-full-scale
     # sample flips sign. Those are real clicks (the .corpus "clean" 16 kHz files with them fire
     # rightly): 16-bit speech driven 15 % over full scale and wrapped is found, clipped is not
-    x, sr = _clip("speech-16k-mono.flac")
+    x, sr = read_fixture("speech-16k-mono.flac")
     q = np.round(x[0] / np.abs(x).max() * 1.15 * 32767).astype(np.int64)
     wrapped = (((q + 32768) % 65536 - 32768) / 32768).astype(np.float32)
     jumps = np.flatnonzero(np.abs(np.diff(wrapped)) > 1.2)

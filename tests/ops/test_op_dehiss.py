@@ -3,12 +3,9 @@ processing equal to whole-file processing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-import soundfile as sf
-from ops_feed import feed
+from ops_feed import feed, read_fixture
 
 from acetate.ops import degrade
 from acetate.ops.chunked import apply_windowed
@@ -16,13 +13,6 @@ from acetate.ops.dehiss import CONTEXT_S, dehiss
 from acetate.ops.measures import si_sdr
 from acetate.ops.noise import NoiseDetector
 from acetate.ops.registry import RESTORERS
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
-
-def _clip(name: str) -> tuple[np.ndarray, int]:
-    x, sr = sf.read(FIXTURES / f"{name}.flac", dtype="float32", always_2d=True)
-    return np.ascontiguousarray(x.T), sr
 
 
 def _params(y: np.ndarray, sr: int) -> dict:
@@ -33,7 +23,7 @@ def _params(y: np.ndarray, sr: int) -> dict:
                                                          ("speech-44k-stereo", "tape_hiss", 8.0),
                                                          ("music-16k-mono", "white", 2.0)])
 def test_noise_at_15_db_is_taken_down_by_the_detectors_floor(name, colour, gain_db):
-    x, sr = _clip(name)
+    x, sr = read_fixture(name)
     y, _ = degrade.add_noise(x, sr, 15.0, colour, seed=3)
     out = dehiss(y, sr, **_params(y, sr))
     assert si_sdr(x, out) - si_sdr(x, y) > gain_db
@@ -41,7 +31,7 @@ def test_noise_at_15_db_is_taken_down_by_the_detectors_floor(name, colour, gain_
 
 @pytest.mark.parametrize("name", ["speech-16k-mono", "music-48k-stereo"])
 def test_clean_input_is_kept_within_30_db_and_its_level(name):
-    x, sr = _clip(name)
+    x, sr = read_fixture(name)
     out = dehiss(x, sr, **_params(x, sr))
     level = 10 * np.log10(np.mean(out.astype(np.float64) ** 2) / np.mean(x.astype(np.float64) ** 2))
     assert si_sdr(x, out) >= 30.0 and abs(level) < 0.5
@@ -49,7 +39,7 @@ def test_clean_input_is_kept_within_30_db_and_its_level(name):
 
 @pytest.mark.parametrize("sr", [16000, 44100])
 def test_windowed_processing_matches_the_whole_file(sr):
-    x, src_sr = _clip("speech-44k-stereo")
+    x, src_sr = read_fixture("speech-44k-stereo")
     if sr != src_sr:
         x = np.ascontiguousarray(x[:1, : 5 * src_sr])
         from scipy import signal

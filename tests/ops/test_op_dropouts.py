@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from ops_feed import feed
+from ops_feed import FIXTURES, apply_restorer, feed, read_fixture
 
 from acetate.ops import degrade
 from acetate.ops.chunked import apply_windowed
@@ -13,27 +13,16 @@ from acetate.ops.dropouts import CONTEXT_S, MAX_FILL_S, DropoutsDetector, fill_g
 from acetate.ops.measures import si_sdr
 from acetate.ops.registry import DETECTORS, RESTORERS, load_all
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
-
-def _clip(name: str) -> tuple[np.ndarray, int]:
-    audio, sr = sf.read(FIXTURES / name, dtype="float32", always_2d=True)
-    return np.ascontiguousarray(audio.T), sr
-
 
 def _covered(found, truth, slack=0.003) -> float:
     """Share of the labelled gaps that overlap a reported region."""
     return float(np.mean([any(s < te + slack and e > ts - slack for s, e in found) for ts, te in truth]))
 
 
-def _repair(y, sr, finding):
-    r = RESTORERS["fill_gaps"]
-    return r.fn(y, sr, **r.params_from(finding, sr))
-
 
 @pytest.mark.parametrize("name", ["speech-44k-stereo.flac", "music-48k-stereo.flac", "music-16k-mono.flac"])
 def test_zeroed_gaps_are_found_measured_and_filled(name):
-    x, sr = _clip(name)
+    x, sr = read_fixture(name)
     y, label = degrade.add_dropouts(x, sr, 3, (15, 60), "zero", seed=7)
     f = feed(DropoutsDetector(sr, x.shape[0]), y)
     assert f.score > 0.95 and f.unit == "s"
@@ -41,7 +30,7 @@ def test_zeroed_gaps_are_found_measured_and_filled(name):
     assert f.params["count"] == len(f.regions) and f.params["lost_count"] == f.params["count"]
     assert f.severity == pytest.approx(sum(e - s for s, e in f.regions))
     assert f.severity >= 0.6 * sum(label["params"]["lengths_ms"]) / 1000
-    z = _repair(y, sr, f)
+    z = apply_restorer("fill_gaps", y, sr, f)
     assert si_sdr(x, z) - si_sdr(x, y) > 0.0
     # nothing changes away from the gaps (a frame and a millisecond of slack each side)
     keep = np.ones(x.shape[1], dtype=bool)
@@ -51,24 +40,24 @@ def test_zeroed_gaps_are_found_measured_and_filled(name):
 
 
 def test_zeroed_gaps_in_music_come_back_by_3_db():
-    x, sr = _clip("music-16k-mono.flac")
+    x, sr = read_fixture("music-16k-mono.flac")
     y, _ = degrade.add_dropouts(x, sr, 3, (15, 60), "zero", seed=7)
-    z = _repair(y, sr, feed(DropoutsDetector(sr, 1), y))
+    z = apply_restorer("fill_gaps", y, sr, feed(DropoutsDetector(sr, 1), y))
     assert si_sdr(x, z) - si_sdr(x, y) > 3.0
 
 
 @pytest.mark.parametrize("name", ["speech-44k-stereo.flac", "music-48k-stereo.flac"])
 def test_weakened_gaps_get_their_gain_back_by_10_db(name):
-    x, sr = _clip(name)
+    x, sr = read_fixture(name)
     y, label = degrade.add_dropouts(x, sr, 3, (15, 60), "attenuate", attenuation_db=20.0, seed=7)
     f = feed(DropoutsDetector(sr, x.shape[0]), y)
     assert f.score > 0.5 and f.params["weakened_count"] >= 2
-    assert si_sdr(x, _repair(y, sr, f)) - si_sdr(x, y) > 10.0
+    assert si_sdr(x, apply_restorer("fill_gaps", y, sr, f)) - si_sdr(x, y) > 10.0
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.flac")))
 def test_clean_real_clips_have_no_dropouts(name):
-    x, sr = _clip(name)
+    x, sr = read_fixture(name)
     f = feed(DropoutsDetector(sr, x.shape[0]), x)
     assert f.score < 0.4 and f.severity == 0.0 and f.regions == ()
     assert np.array_equal(fill_gaps(x, sr), x)
@@ -110,7 +99,7 @@ def test_room_tails_fades_rests_and_gates_are_no_dropouts(sr):
 
 
 def test_streaming_in_odd_blocks_finds_what_the_whole_file_finds_across_block_edges():
-    x, sr = _clip("speech-44k-stereo.flac")
+    x, sr = read_fixture("speech-44k-stereo.flac")
     y, label = degrade.add_dropouts(x, sr, 3, (20, 60), "zero", seed=11)
     whole = feed(DropoutsDetector(sr, 2), y)
     # blocks of 37 ms: every gap straddles at least one block boundary
@@ -120,13 +109,13 @@ def test_streaming_in_odd_blocks_finds_what_the_whole_file_finds_across_block_ed
 
 
 def test_gaps_too_long_to_fill_are_listed_and_left_alone():
-    x, sr = _clip("music-48k-stereo.flac")
+    x, sr = read_fixture("music-48k-stereo.flac")
     y, label = degrade.add_dropouts(x, sr, 1, (150, 151), "zero", seed=2)
     f = feed(DropoutsDetector(sr, 2), y)
     assert f.score > 0.95 and f.params["unfilled_count"] == 1
     (s, e), = f.params["unfilled"]
     assert e - s > MAX_FILL_S and _covered([(s, e)], label["regions"]) == 1.0
-    assert np.array_equal(_repair(y, sr, f), y)
+    assert np.array_equal(apply_restorer("fill_gaps", y, sr, f), y)
     # the record says so: routing turns the finding's review sentence into a reason to listen
     from acetate.pipelines.policy import Policy
     from acetate.pipelines.route import decide
@@ -137,7 +126,7 @@ def test_gaps_too_long_to_fill_are_listed_and_left_alone():
 
 
 def test_windowed_fill_equals_whole_file_fill():
-    x, sr = _clip("music-16k-mono.flac")
+    x, sr = read_fixture("music-16k-mono.flac")
     y, _ = degrade.add_dropouts(x, sr, 4, (15, 60), "zero", seed=3)
     y2, _ = degrade.add_dropouts(y, sr, 2, (15, 40), "attenuate", attenuation_db=25.0, seed=9)
     whole = fill_gaps(y2, sr)
@@ -156,7 +145,7 @@ def test_registered_for_routing():
 def test_loud_clicks_in_digital_silence_are_no_dropouts():
     # a 0.4 s digital-silence lead-in (as synthesised and edited files have) under severe clicks:
     # a click followed by silence drops by 80 dB at once, but nothing was there to lose
-    x, sr = _clip("speech-16k-mono.flac")
+    x, sr = read_fixture("speech-16k-mono.flac")
     x = np.concatenate([np.zeros((1, int(0.4 * sr)), np.float32), x], axis=1)
     y, _ = degrade.add_clicks(x, sr, rate_per_min=400.0, amplitude_db=(-6, 0), width_ms=(0.1, 3.0), seed=4)
     f = feed(DropoutsDetector(sr, 1), y)

@@ -3,24 +3,16 @@ programme left alone."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-import soundfile as sf
-from ops_feed import feed
+from ops_feed import feed, read_fixture
 
 from acetate.ops import degrade
 from acetate.ops.noise import NoiseDetector, line_share
 from acetate.ops.noise_floor import SpectralFloor
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CLIPS = ("speech-16k-mono", "music-16k-mono", "speech-44k-stereo", "music-48k-stereo")
 
-
-def _clip(name: str) -> tuple[np.ndarray, int]:
-    x, sr = sf.read(FIXTURES / f"{name}.flac", dtype="float32", always_2d=True)
-    return np.ascontiguousarray(x.T), sr
 
 
 def _detect(x: np.ndarray, sr: int, block: int | None = None):
@@ -29,14 +21,14 @@ def _detect(x: np.ndarray, sr: int, block: int | None = None):
 
 @pytest.mark.parametrize("name", CLIPS)
 def test_clean_clips_score_far_below_the_threshold(name):
-    x, sr = _clip(name)
+    x, sr = read_fixture(name)
     assert _detect(x, sr).score < 0.1
 
 
 @pytest.mark.parametrize(("name", "f0"), [("speech-16k-mono", 50.0), ("music-48k-stereo", 60.0),
                                           ("speech-44k-stereo", 50.0)])
 def test_hum_on_a_clean_clip_is_not_broadband_noise(name, f0):
-    x, sr = _clip(name)
+    x, sr = read_fixture(name)
     y, _ = degrade.add_hum(x, sr, fundamental=f0, level_db=-30.0, harmonics=5, drift_hz=0.1)
     f = _detect(y, sr)
     # the hum's lines (-30 dB re the programme) would read as a 30 dB SNR, i.e. score 0.5, if counted
@@ -44,7 +36,7 @@ def test_hum_on_a_clean_clip_is_not_broadband_noise(name, f0):
 
 
 def test_the_fine_quiet_spectrum_marks_hum_bands_as_lines_and_noise_bands_not():
-    x, sr = _clip("speech-16k-mono")
+    x, sr = read_fixture("speech-16k-mono")
     y, _ = degrade.add_hum(x, sr, fundamental=50.0, level_db=-30.0, harmonics=5, drift_hz=0.1)
     y, _ = degrade.add_noise(y, sr, 30.0, "white", seed=1)
     s = SpectralFloor(sr, 1)
@@ -61,7 +53,7 @@ def test_the_fine_quiet_spectrum_marks_hum_bands_as_lines_and_noise_bands_not():
 @pytest.mark.parametrize("name", CLIPS[:3])
 @pytest.mark.parametrize(("colour", "snr"), [("white", 15.0), ("pink", 15.0), ("tape_hiss", 12.0)])
 def test_broadband_noise_is_found_with_its_snr_within_3_db(name, colour, snr):
-    x, sr = _clip(name)
+    x, sr = read_fixture(name)
     y, _ = degrade.add_noise(x, sr, snr, colour, seed=7)
     f = _detect(y, sr)
     assert f.score > 0.9
@@ -70,7 +62,7 @@ def test_broadband_noise_is_found_with_its_snr_within_3_db(name, colour, snr):
 
 
 def test_noise_under_hum_is_still_found():
-    x, sr = _clip("speech-44k-stereo")
+    x, sr = read_fixture("speech-44k-stereo")
     y, _ = degrade.add_hum(x, sr, fundamental=60.0, level_db=-25.0, harmonics=5)
     y, _ = degrade.add_noise(y, sr, 15.0, "pink", seed=3)
     f = _detect(y, sr)
@@ -78,7 +70,7 @@ def test_noise_under_hum_is_still_found():
 
 
 def test_block_size_does_not_change_the_finding():
-    x, sr = _clip("music-48k-stereo")
+    x, sr = read_fixture("music-48k-stereo")
     y, _ = degrade.add_noise(x, sr, 18.0, "white", seed=5)
     a, b = _detect(y, sr), _detect(y, sr, block=12345)
     assert a.score == pytest.approx(b.score, abs=1e-9) and a.severity == b.severity
