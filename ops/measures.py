@@ -8,7 +8,7 @@ histograms, running sums, and one number per 100 ms for loudness gating.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,9 @@ MEASURE_KEYS = ("snr_db", "hum_db", "clicks_per_min", "clipped_fraction", "bandw
 # Measures that are a registered detector's severity (its unit is the measure's): filled once a
 # detector for the kind exists, None before, so a new detector module needs no edit here.
 SEVERITY_MEASURES = {"clicks_per_min": "clicks", "dropouts_s": "dropouts", "wow_pct": "wow"}
+# The degradation kind whose detector each measure comes from (loudness and true peak: none).
+MEASURE_KINDS = {"snr_db": "noise", "hum_db": "hum", "clipped_fraction": "clipping", "bandwidth_hz": "bandwidth",
+                 "dc_offset": "dc_offset"} | {m: k for m, k in SEVERITY_MEASURES.items()}
 _SILENT_POWER = 1e-12  # -120 dBFS mean square: nothing to measure
 
 
@@ -174,23 +177,24 @@ class Measurer:
     detectors (SEVERITY_MEASURES), None while no detector of that kind is registered.
     """
 
-    def __init__(self, sample_rate: int, channels: int, shared: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, sample_rate: int, channels: int, shared: Mapping[str, Any] | None = None,
+                 skip: Collection[str] = ()) -> None:
         """shared: detectors (by kind) that the caller already feeds the same blocks; their results are
-        reused instead of running a second hum, clipping, DC, noise or bandwidth detector over the file."""
+        reused instead of running a second hum, clipping, DC, noise or bandwidth detector over the file.
+        skip: kinds (MEASURE_KINDS values) whose detector is not run: their measures are left out of
+        finish()'s dict (after restoration, the caller keeps the value before for a kind no step
+        acted on; see pipelines/item.py)."""
         self.sample_rate, self.channels = sample_rate, channels
         shared = shared or {}
-        self._hum = shared.get("hum") or HumDetector(sample_rate, channels)
-        self._clip = shared.get("clipping") or ClippingDetector(sample_rate, channels)
-        self._dc = shared.get("dc_offset") or DcOffsetDetector(sample_rate, channels)
-        self._noise = shared.get("noise") or NoiseDetector(sample_rate, channels)
-        self._bw = shared.get("bandwidth") or BandwidthDetector(sample_rate, channels)
         load_all()
-        self._severity = {m: shared.get(kind) or DETECTORS[kind](sample_rate, channels)
-                          for m, kind in SEVERITY_MEASURES.items() if kind in DETECTORS}
+        makers = {"hum": HumDetector, "clipping": ClippingDetector, "dc_offset": DcOffsetDetector,
+                  "noise": NoiseDetector, "bandwidth": BandwidthDetector}
+        makers |= {k: DETECTORS[k] for k in SEVERITY_MEASURES.values() if k in DETECTORS}
+        self._skip = frozenset(skip)
+        self._det = {k: shared.get(k) or make(sample_rate, channels) for k, make in makers.items() if k not in skip}
         self._loud = Loudness(sample_rate, channels)
         self._tp = TruePeak(sample_rate, channels)
-        own = (self._hum, self._clip, self._dc, self._noise, self._bw, *self._severity.values())
-        self._fed = [p for p in own if p not in shared.values()]
+        self._fed = [p for p in self._det.values() if p not in shared.values()]
         self._fed += [self._loud, self._tp]
         self._sum = np.zeros(channels)
         self._sq, self._frames = 0.0, 0
@@ -209,21 +213,27 @@ class Measurer:
         # power about each channel's mean: a DC offset alone is not a signal to measure
         power = (self._sq - float(np.sum(self._sum**2)) / self._frames) / self._frames if self._frames else 0.0
         silent = power / self.channels < _SILENT_POWER
-        hum = self._hum.finish()
-        return {
-            "snr_db": None if silent else float(self._noise.finish().severity),
+        got = {k: d.finish() for k, d in self._det.items()}
+
+        def severity(kind: str, when_silent: bool = True) -> float | None:
+            return None if (silent and not when_silent) or kind not in got else float(got[kind].severity)
+
+        hum = got.get("hum")
+        out = {
+            "snr_db": severity("noise", when_silent=False),
             # the level of what the detector judges to be hum: a programme's own steady line on the
             # mains grid is not reported as hum
-            "hum_db": None if silent else float(hum.severity) if hum.score >= 0.5 else HUM_FLOOR_DB,
-            "clicks_per_min": None,
-            "clipped_fraction": float(self._clip.finish().severity),
-            "bandwidth_hz": None if silent else float(self._bw.finish().severity),
+            "hum_db": None if silent or hum is None else float(hum.severity) if hum.score >= 0.5 else HUM_FLOOR_DB,
+            "clicks_per_min": severity("clicks"),
+            "clipped_fraction": severity("clipping"),
+            "bandwidth_hz": severity("bandwidth", when_silent=False),
             "loudness_lufs": self._loud.finish(),
             "true_peak_dbtp": self._tp.finish(),
-            "dc_offset": float(self._dc.finish().severity),
-            "dropouts_s": None,
-            "wow_pct": None,
-        } | {m: float(d.finish().severity) for m, d in self._severity.items()}
+            "dc_offset": severity("dc_offset"),
+            "dropouts_s": severity("dropouts"),
+            "wow_pct": severity("wow"),
+        }
+        return {m: v for m, v in out.items() if MEASURE_KINDS.get(m) not in self._skip}
 
 
 def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:

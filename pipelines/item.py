@@ -23,7 +23,7 @@ from acetate.models import load_all
 from acetate.models.tagger import tagger_analyzer
 from acetate.ops.content import ContentAnalyzer
 from acetate.ops.findings import Finding
-from acetate.ops.measures import Measurer
+from acetate.ops.measures import HUM_FLOOR_DB, Measurer
 from acetate.ops.registry import DETECTORS, RESTORERS
 
 from .audio_io import (
@@ -185,7 +185,7 @@ def _process(item: Mapping[str, Any], ctx: ItemContext, base: dict[str, Any], t0
     fmt, subtype, suffix = output_format(ch, item.get("subtype"))
     out_rel = output_rel_path(item["source_path"], suffix, bool(item.get("output_keeps_suffix")))
     out_path = Path(ctx.out) / out_rel
-    after = Measurer(sr, ch)
+    after = Measurer(sr, ch, skip=_not_remeasured(analysis, decision))
     prov = Provenance.from_record({**base, "chain": decision.chain.describe()}, item.get("subtype"), subtype)
     with AtomicAudioWriter(out_path, sr, ch, fmt, subtype, provenance=prov) as writer:
         for restored in restored_blocks(read_blocks(src, block), decision.chain, sr, block):
@@ -198,7 +198,8 @@ def _process(item: Mapping[str, Any], ctx: ItemContext, base: dict[str, Any], t0
         reasons.append(f"{writer.clipped_samples} restored samples exceeded full scale and were clipped")
         review = "; ".join(reasons)
     t_restored = time.perf_counter()
-    fields.update({f"{m}_after": v for m, v in after.finish().items() if m in MEASURES})
+    measured = after.finish()
+    fields.update({f"{m}_after": measured.get(m, analysis.measures.get(m)) for m in analysis.measures if m in MEASURES})
     return _finish(
         base, t0,
         status="needs_review" if review else "restored",
@@ -227,6 +228,24 @@ def restored_blocks(blocks: Iterator[np.ndarray], chain: Chain, sample_rate: int
 def _step_blocks(blocks, fn, params, context_s: float, sample_rate: int, block: int) -> Iterator[np.ndarray]:
     for win in stream_windows(blocks, block, int(round(context_s * sample_rate))):
         yield np.asarray(fn(win.audio, sample_rate, **params), dtype=np.float32)[:, win.keep]
+
+
+# Kinds whose measure after restoration is taken again only when the chain acts on the kind or
+# analysis saw it (found, or a hum level above the floor): no other step can add mains hum (every
+# restorer subtracts, filters or fills; none synthesises steady lines) or change the speed (only
+# dewow resamples), so the value before still holds, and their detectors are the costliest to run
+# again (hum: a fifth of the typical route's time). Every other measure is always taken again:
+# clicks, dropouts, clipping, bandwidth, SNR, DC, loudness and true peak are where a step's
+# artefacts (block seams, gating, overshoot, dulling) would show.
+_REMEASURED_IF_TOUCHED = ("hum", "wow")
+
+
+def _not_remeasured(analysis: Analysis, decision: Decision) -> set[str]:
+    touched = {step.fixes for step in decision.chain.steps} | {k for k, hit in decision.found.items() if hit}
+    hum_before = analysis.measures.get("hum_db")
+    if hum_before is not None and hum_before > HUM_FLOOR_DB:
+        touched.add("hum")
+    return set(_REMEASURED_IF_TOUCHED) - touched
 
 
 def _analysis_fields(analysis: Analysis, decision: Decision) -> dict[str, Any]:

@@ -122,3 +122,14 @@ def test_a_dc_offset_is_neither_signal_nor_noise(speech16k):
     assert m["dc_offset"] == pytest.approx(0.02, abs=1e-4)
     dc_only = feed(Measurer(sr, 1), np.full((1, sr), 0.02, np.float32))
     assert dc_only["snr_db"] is None and dc_only["dc_offset"] == pytest.approx(0.02, abs=1e-6)
+
+
+def test_skipped_kinds_are_left_out_and_the_other_measures_are_unchanged():
+    sr = 16000
+    clean = degrade.sine(sr, 6.0, 440.0, 0.2)
+    y, _ = degrade.degrade(clean, sr, ["hum", "clicks"], "moderate", seed=3)
+    full = feed(Measurer(sr, 1), y)
+    part = feed(Measurer(sr, 1, skip={"hum", "wow"}), y)
+    assert full["hum_db"] > -60.0  # the hum is there, so leaving it out is a real difference
+    assert set(full) - set(part) == {"hum_db", "wow_pct"}
+    assert {k: part[k] for k in part} == {k: full[k] for k in part}

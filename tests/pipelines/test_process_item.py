@@ -10,6 +10,7 @@ import soundfile as sf
 from archive_fixtures import tree_state
 
 from acetate.catalog.scan import scan
+from acetate.catalog.schema import MEASURES
 from acetate.pipelines.fingerprint import pipeline_fingerprint
 from acetate.pipelines.item import ItemContext, process_item
 from acetate.pipelines.policy import Policy
@@ -37,6 +38,24 @@ def test_each_degraded_file_is_found_and_restored(processed):
     both = records["music/hum60_dc.flac"]
     assert [s["op"] for s in both["chain"]] == ["remove_dc", "dehum"]
     assert abs(both["dc_offset_after"]) < 1e-3 < abs(both["dc_offset_before"])
+
+
+def test_hum_and_wow_are_measured_again_only_where_touched(processed):
+    """A chain that neither fixes nor found hum or wow keeps their before values (no step adds mains
+    lines or changes speed); every other measure is taken on the restored copy."""
+    _, _, records, _ = processed
+    clipped = records["talks/clipped.flac"]
+    assert clipped["status"] == "restored" and not clipped["has_hum"] and not clipped["has_wow"]
+    assert "dehum" not in [s["op"] for s in clipped["chain"]]
+    assert clipped["hum_db_after"] == clipped["hum_db_before"]
+    assert clipped["wow_pct_after"] == clipped["wow_pct_before"] is not None
+    assert clipped["true_peak_dbtp_after"] != clipped["true_peak_dbtp_before"]  # measured again
+    for rec in records.values():
+        if rec["output_path"] is not None:
+            for m in MEASURES:
+                assert (rec[f"{m}_after"] is None) == (rec[f"{m}_before"] is None), (rec["source_path"], m)
+    hum = records["talks/hum50.wav"]  # fixed: measured again, and much lower
+    assert hum["hum_db_after"] < hum["hum_db_before"] - 20.0
 
 
 def test_clean_files_are_left_alone(processed):
