@@ -143,7 +143,7 @@ def _lsar(y: np.ndarray, unknown: np.ndarray, a: np.ndarray, lower: np.ndarray |
     re-solved, a few rounds, then clipped (Godsill & Rayner's constrained LSAR, simplified).
     """
     p = a.size - 1
-    r = np.array([a[: a.size - k] @ a[k:] for k in range(p + 1)])
+    r = np.correlate(a, a, mode="full")[p:]  # r[k] = sum_n a[n] a[n + k]
     y = y.copy()
     free = unknown.copy()
     for _ in range(max_iter):
@@ -230,26 +230,104 @@ def burg_interpolate(x: np.ndarray, missing: np.ndarray, *, context: int, min_or
     order per_sample x run length (between min_order and max_order) over the segment's known
     stretches, then LSAR over the segment's missing samples, only the run written back, so a long
     signal processed in windows gives the same result. A longer gap needs a higher order to carry
-    the signal's periodicities across it; Burg keeps a high order stable on short data.
+    the signal's periodicities across it; Burg keeps a high order stable on short data. The runs'
+    models are fitted together (`burg_batch`), as they depend on x only, not on each other's fill.
     Reference: Godsill & Rayner (1998), ch. 5; Janssen, Veldhuis & Vries, IEEE Trans. ASSP 34 (1986).
     """
     x = np.asarray(x, dtype=np.float64)
     missing = np.asarray(missing, dtype=bool)
     out = x.copy()
+    starts, ends = _runs(missing)
+    jobs = []
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+        lo, hi = max(0, s - context), min(x.size, e + context)
+        miss = missing[lo:hi]
+        p = int(min(max_order, max(min_order, round(per_sample * (e - s)))))
+        jobs.append((s, e, lo, hi, min(p, max(1, int((~miss).sum()) // 4))))
+    # similar orders together: a batch runs as many stages as its highest order
+    jobs.sort(key=lambda j: j[4])
     with single_thread_blas():
-        for s, e in zip(*_runs(missing), strict=True):
-            lo, hi = max(0, s - context), min(x.size, e + context)
-            miss = missing[lo:hi]
-            p = int(min(max_order, max(min_order, round(per_sample * (e - s)))))
-            p = min(p, max(1, int((~miss).sum()) // 4))
-            a = burg(x[lo:hi], ~miss, p)
-            if a is None:  # nothing to model (digital silence): a straight line between the edges
-                idx = np.flatnonzero(~miss) + lo
-                if idx.size:
-                    out[s:e] = np.interp(np.arange(s, e), idx, x[idx])
-                continue
-            y = _lsar(np.where(miss, 0.0, x[lo:hi]), miss, a, None, None, 1)
-            out[s:e] = y[s - lo:e - lo]
+        for b0 in range(0, len(jobs), _BURG_BATCH):
+            batch = jobs[b0: b0 + _BURG_BATCH]
+            models = burg_batch([x[lo:hi] for _, _, lo, hi, _ in batch],
+                                [~missing[lo:hi] for _, _, lo, hi, _ in batch], [p for *_, p in batch])
+            for (s, e, lo, hi, _), a in zip(batch, models, strict=True):
+                miss = missing[lo:hi]
+                if a is None:  # nothing to model (digital silence): a straight line between the edges
+                    idx = np.flatnonzero(~miss) + lo
+                    if idx.size:
+                        out[s:e] = np.interp(np.arange(s, e), idx, x[idx])
+                    continue
+                y = _lsar(np.where(miss, 0.0, x[lo:hi]), miss, a, None, None, 1)
+                out[s:e] = y[s - lo:e - lo]
+    return out
+
+
+_BURG_BATCH = 64  # segments whose Burg recursions run as one array computation
+
+
+def burg_batch(segments: list[np.ndarray], known: list[np.ndarray], orders: list[int],
+               regularization: float = 1e-6) -> list[np.ndarray | None]:
+    """`burg` of many segments at once: the same models (to rounding), one array operation per stage.
+
+    segments: 1-D float arrays; known: their bool masks; orders: each one's order. Every known
+    stretch of every segment is a row of one zero-padded (stretches, longest) array of forward and
+    backward errors; each stage's sums are gathered per segment (bincount), each segment's reflection
+    coefficient applied to its rows, and a segment whose order is reached (or whose errors are
+    exhausted, or whose energy is zero) stops, as `burg` does. Returns a (order+1,) model per segment,
+    or None where `burg` gives None.
+    """
+    rows, owner = [], []
+    power = np.zeros(len(segments))
+    for i, (x, k) in enumerate(zip(segments, known, strict=True)):
+        starts, ends = _runs(np.asarray(k, dtype=bool))
+        stretches = [np.asarray(x[s:e], dtype=np.float64) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+        power[i] = sum(float(r @ r) for r in stretches) / max(1, sum(r.size for r in stretches))
+        for r in stretches:
+            if r.size > 1:
+                rows.append(r)
+                owner.append(i)
+    order = np.asarray(orders, dtype=np.int64)
+    top = int(order.max()) if order.size else 0
+    a = np.zeros((len(segments), top + 1))
+    a[:, 0] = 1.0
+    stages = np.zeros(len(segments), dtype=np.int64)  # completed stages per segment
+    if rows:
+        owner_ = np.asarray(owner)
+        size = np.array([r.size - 1 for r in rows])  # current error length of each row
+        width = int(size.max())
+        f = np.zeros((len(rows), width))
+        b = np.zeros((len(rows), width))
+        for j, r in enumerate(rows):
+            f[j, : r.size - 1] = r[1:]
+            b[j, : r.size - 1] = r[:-1]
+        active = order > 0
+        n_seg = len(segments)
+        for m in range(1, top + 1):
+            # a segment with no errors left stops (burg: `if not fs`)
+            alive = np.bincount(owner_, weights=(size > 0), minlength=n_seg) > 0
+            active &= alive & (order >= m)
+            if not active.any():
+                break
+            num = np.bincount(owner_, weights=np.einsum("ij,ij->i", f, b), minlength=n_seg)
+            den = np.bincount(owner_, weights=np.einsum("ij,ij->i", f, f) + np.einsum("ij,ij->i", b, b)
+                              + 2.0 * regularization * power[owner_] * np.maximum(size, 0), minlength=n_seg)
+            active &= den > 0
+            if not active.any():
+                break
+            k = np.where(active, -2.0 * num / np.where(den > 0, den, 1.0), 0.0)
+            head = a[:, : m + 1]
+            a[:, : m + 1] = head + k[:, None] * head[:, ::-1]
+            stages += active
+            kr = k[owner_][:, None]
+            f, b = f[:, 1:] + kr * b[:, 1:], b[:, :-1] + kr * f[:, :-1]
+            size -= 1
+            # a row's backward errors end one sample earlier now: clear the one past its end
+            inside = (size >= 0) & (size < f.shape[1])
+            b[np.flatnonzero(inside), size[inside]] = 0.0
+    out: list[np.ndarray | None] = []
+    for i, p in enumerate(orders):
+        out.append(None if stages[i] == 0 else np.concatenate([a[i, : stages[i] + 1], np.zeros(int(p) - stages[i])]))
     return out
 
 

@@ -142,12 +142,15 @@ class TruePeak:
         n, first = y.shape[1], self.taps - 1  # outputs with full filter support: input index i >= 32
         if n > first:
             a = np.abs(y).max(axis=0)
-            reach = ndimage.maximum_filter1d(a, self.taps, origin=(self.taps - 1) // 2)  # max a[i-32 .. i]
             top = first + int(np.argmax(a[first:]))
             self.peak = max(self.peak, self._gathered(y, np.arange(top, min(n, top + self.taps))))  # a floor first
             for lo in range(first, n, self._segment):
                 hi = min(n, lo + self._segment)
-                at = np.flatnonzero(reach[lo:hi] * self.bound > self.peak)
+                near = a[lo - first: hi]  # the inputs the segment's outputs depend on
+                if float(near.max()) * self.bound <= self.peak:
+                    continue  # no output here can exceed the peak: no need to look closer
+                reach = ndimage.maximum_filter1d(near, self.taps, origin=(self.taps - 1) // 2)[first:]  # max a[i-32 .. i]
+                at = np.flatnonzero(reach * self.bound > self.peak)
                 if at.size > (hi - lo) // 2:  # dense: polyphase filtering of the segment beats gathering
                     out = signal.upfirdn(self.h, y[:, lo - first: hi], up=self.up, axis=1)
                     self.peak = max(self.peak, float(np.abs(out[:, len(self.h) - 1: self.up * (hi - lo + first)]).max()))
