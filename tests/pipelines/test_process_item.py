@@ -129,6 +129,26 @@ def test_small_blocks_give_the_same_output_as_one_block(small_archive, tmp_path)
     assert np.max(np.abs(outputs[0] - outputs[1])) < 1e-4
 
 
+def test_a_file_too_long_to_keep_is_read_again_with_the_same_result(small_archive, tmp_path, monkeypatch):
+    """Analysis keeps a short file's blocks for the restore pass; past KEEP_BYTES it decodes the
+    source again: both give the same copy and the same measures."""
+    from acetate.pipelines import item as item_module
+
+    root, catalog = scan(small_archive)
+    row = next(r for r in catalog.to_pylist() if r["source_path"] == "music/hum60_dc.flac")
+    policy = Policy.load()
+    results = []
+    for keep in (item_module._KeptBlocks.KEEP_BYTES, 1000):  # the file: 3 s of 44.1 kHz stereo, 1 MB as float32
+        monkeypatch.setattr(item_module._KeptBlocks, "KEEP_BYTES", keep)
+        out = tmp_path / f"out{keep}"
+        rec = process_item(row, ItemContext(str(root), str(out), "b", "fp", "local", policy))
+        results.append((rec, sf.read(out / rec["output_path"])[0]))
+    (kept, x_kept), (reread, x_reread) = results
+    assert kept["status"] == reread["status"] == "restored"
+    assert np.array_equal(x_kept, x_reread)
+    assert all(kept[f"{m}_after"] == reread[f"{m}_after"] for m in MEASURES)
+
+
 def test_sources_that_would_share_an_output_name_keep_their_suffix(tmp_path):
     from acetate.pipelines.batch import mark_collisions
 
