@@ -8,9 +8,10 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2  # 2: <kind>_severity, dropouts_s and wow_pct measures, coding_history
+SCHEMA_VERSION = 3  # 2: <kind>_severity, dropouts_s and wow_pct measures, coding_history; 3: rumble
 
-KINDS: tuple[str, ...] = ("noise", "hum", "clicks", "clipping", "bandwidth", "dropouts", "wow", "dc_offset")
+KINDS: tuple[str, ...] = ("noise", "hum", "clicks", "clipping", "bandwidth", "dropouts", "wow", "dc_offset",
+                          "rumble")
 STATUSES: tuple[str, ...] = ("restored", "clean", "needs_review", "failed", "skipped")
 TERMINAL_STATUSES: tuple[str, ...] = STATUSES
 CONTENTS: tuple[str, ...] = ("speech", "music", "mixed", "silence")
@@ -39,6 +40,7 @@ SEVERITY_UNITS: dict[str, str] = {
     "dropouts": "s (total length)",
     "wow": "% (peak speed deviation)",
     "dc_offset": "fraction of full scale",
+    "rumble": "dB (1-20 Hz power re the programme)",
 }
 
 TIMINGS: tuple[str, ...] = ("analyze_s", "restore_s", "total_s")

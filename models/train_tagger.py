@@ -22,7 +22,7 @@ import torch
 from scipy.signal import resample_poly
 from torch import nn
 
-from acetate.ops.degrade import PHYSICAL_ORDER, SEVERITIES, degrade
+from acetate.ops.degrade import RANDOM_KINDS, SEVERITIES, degrade
 
 from .tagger_net import CONTENTS, PATCH, PATCH_S, RATE, TaggerConfig, TaggerNet
 from .train_data import ClipPool, load_clips
@@ -74,7 +74,7 @@ def make_example(pool: ClipPool, rng: np.random.Generator, kinds_order: tuple[st
     kinds: list[str] = []
     if r >= 0.3:
         n = 1 if r < 0.7 else int(rng.integers(2, 4))
-        kinds = [str(k) for k in rng.choice(PHYSICAL_ORDER, size=n, replace=False)]
+        kinds = [str(k) for k in rng.choice(RANDOM_KINDS, size=n, replace=False)]
     labels = np.zeros(len(kinds_order), np.float32)
     if kinds:
         severity = SEVERITIES[int(rng.integers(len(SEVERITIES)))]

@@ -9,6 +9,7 @@ test, a benchmark or a demo file explains its own input. All randomness goes thr
     kind        function                                                  module
     noise       add_noise (white, pink, brown, tape_hiss, surface)        degrade_noise
     hum         add_hum                                                   degrade_noise
+    rumble      add_rumble (bearing/motor bump, warp at the rotation rate) degrade_rumble
     clicks      add_clicks                                                degrade_impulsive
     crackle     add_crackle                                               degrade_impulsive
     clipping    clip (hard, soft, asymmetric)                             degrade_level
@@ -28,14 +29,15 @@ from ._degrade_util import Label
 from .degrade_bandwidth import BANDWIDTH_KINDS, HORN_RESONANCES, limit_bandwidth
 from .degrade_impulsive import add_clicks, add_crackle
 from .degrade_level import add_dc, add_dropouts, clip
-from .degrade_mix import PHYSICAL_ORDER, SEVERITIES, SEVERITY_RANGES, degrade
+from .degrade_mix import PHYSICAL_ORDER, RANDOM_KINDS, SEVERITIES, SEVERITY_RANGES, degrade
 from .degrade_noise import NOISE_COLORS, NOISE_CORRELATION, add_hum, add_noise, colored_noise
+from .degrade_rumble import add_rumble
 from .degrade_signals import sine, synth_music_like, synth_speech_like
 from .degrade_speed import add_wow_flutter
 
 __all__ = [
-    "BANDWIDTH_KINDS", "HORN_RESONANCES", "NOISE_COLORS", "NOISE_CORRELATION", "PHYSICAL_ORDER", "SEVERITIES",
+    "BANDWIDTH_KINDS", "HORN_RESONANCES", "NOISE_COLORS", "NOISE_CORRELATION", "PHYSICAL_ORDER", "RANDOM_KINDS", "SEVERITIES",
     "SEVERITY_RANGES", "Label", "add_clicks", "add_crackle", "add_dc", "add_dropouts", "add_hum", "add_noise",
-    "add_wow_flutter", "clip", "colored_noise", "degrade", "limit_bandwidth", "sine", "synth_music_like",
+    "add_rumble", "add_wow_flutter", "clip", "colored_noise", "degrade", "limit_bandwidth", "sine", "synth_music_like",
     "synth_speech_like",
 ]

@@ -6,6 +6,7 @@ step that moves samples in time runs before any step that labels regions):
     wow        playback speed of the original carrier (turntable, capstan): the signal as heard
     bandwidth  the medium and the transfer chain (horn, disc cut, telephone line, codec)
     hum        mains in the playback/transfer chain
+    rumble     the turntable's bearing and motor, a warped disc (subsonic)
     noise      surface roar, tape hiss, amplifier noise
     crackle    surface wear: dense small clicks (before clicks, so a click's level is set
                against the signal's peak, not against the crackle)
@@ -22,6 +23,7 @@ the step. The ranges:
     kind       mild                         moderate                      severe
     noise      SNR 20-30 dB                 SNR 10-20 dB                  SNR 0-10 dB
     hum        -50..-40 dB re signal, 3 h.  -40..-30 dB, 5 harmonics      -30..-20 dB, 8 harmonics
+    rumble     -36..-28 dB re signal        -28..-18 dB                   -18..-8 dB (8-16 Hz, warp)
     clicks     5-20 /min, -24..-12 dB pk    20-100 /min, -12..-3 dB pk    100-400 /min, -6..0 dB pk
     crackle    200-600 /min, -42..-36 dB    600-2000 /min, -36..-28 dB    2000-6000 /min, -28..-20 dB
     clipping   0.1-1 % of samples (hard)    1-5 %                         5-15 %
@@ -45,10 +47,14 @@ from .degrade_bandwidth import limit_bandwidth
 from .degrade_impulsive import add_clicks, add_crackle
 from .degrade_level import add_dc, add_dropouts, clip
 from .degrade_noise import NOISE_COLORS, add_hum, add_noise
+from .degrade_rumble import add_rumble
 from .degrade_speed import add_wow_flutter
 
-PHYSICAL_ORDER: tuple[str, ...] = ("wow", "bandwidth", "hum", "noise", "crackle", "clicks", "dropouts",
+PHYSICAL_ORDER: tuple[str, ...] = ("wow", "bandwidth", "hum", "rumble", "noise", "crackle", "clicks", "dropouts",
                                    "clipping", "dc_offset")
+# What degrade(kinds=None) and the tagger's recipe draw from: the kinds as they were before rumble
+# was added, so every seeded draw made since (tests, the tagger's training set) stays as it was.
+RANDOM_KINDS: tuple[str, ...] = tuple(k for k in PHYSICAL_ORDER if k != "rumble")
 SEVERITIES: tuple[str, ...] = ("mild", "moderate", "severe")
 
 SEVERITY_RANGES: dict[str, dict[str, dict[str, Any]]] = {
@@ -70,6 +76,14 @@ SEVERITY_RANGES: dict[str, dict[str, dict[str, Any]]] = {
         "moderate": {"level_db": (-40.0, -30.0), "fundamental": [50.0, 60.0], "harmonics": [5],
                      "drift_hz": (0.0, 0.1)},
         "severe": {"level_db": (-30.0, -20.0), "fundamental": [50.0, 60.0], "harmonics": [8], "drift_hz": (0.0, 0.1)},
+    },
+    "rumble": {
+        "mild": {"level_db": (-36.0, -28.0), "centre_hz": (8.0, 16.0), "rpm": [33.33, 45.0, 78.0],
+                 "warp_share": (0.0, 0.5)},
+        "moderate": {"level_db": (-28.0, -18.0), "centre_hz": (8.0, 16.0), "rpm": [33.33, 45.0, 78.0],
+                     "warp_share": (0.0, 0.5)},
+        "severe": {"level_db": (-18.0, -8.0), "centre_hz": (8.0, 16.0), "rpm": [33.33, 45.0, 78.0],
+                   "warp_share": (0.0, 0.5)},
     },
     "noise": {
         "mild": {"snr_db": (20.0, 30.0), "color": list(NOISE_COLORS)},
@@ -151,6 +165,7 @@ _APPLY: dict[str, Callable[[np.ndarray, int, dict, int], tuple[np.ndarray, Label
     "wow": lambda y, sr, p, s: add_wow_flutter(y, sr, seed=s, **p),
     "bandwidth": _bandwidth,
     "hum": lambda y, sr, p, s: add_hum(y, sr, seed=s, **p),
+    "rumble": lambda y, sr, p, s: add_rumble(y, sr, seed=s, **p),
     "noise": lambda y, sr, p, s: add_noise(y, sr, p["snr_db"], p["color"], seed=s),
     "clicks": _clicks,
     "crackle": lambda y, sr, p, s: add_crackle(y, sr, seed=s, **p),
@@ -165,7 +180,7 @@ def degrade(audio: np.ndarray, sample_rate: int, kinds: list[str] | None = None,
     """Apply several degradations at one severity, in PHYSICAL_ORDER whatever order `kinds` lists.
 
     audio: (channels, frames) or (frames,) float32; returns the same shape, float32.
-    kinds: names from PHYSICAL_ORDER; None draws two or three distinct kinds from `seed`.
+    kinds: names from PHYSICAL_ORDER; None draws two or three distinct kinds of RANDOM_KINDS from `seed`.
     severity: mild | moderate | severe; each kind's parameters are drawn from
     SEVERITY_RANGES[kind][severity] (see the module docstring for the table).
     Returns (degraded, {"kinds": [applied, in order], "severity", "seed", "steps": [each step's
@@ -175,8 +190,8 @@ def degrade(audio: np.ndarray, sample_rate: int, kinds: list[str] | None = None,
         raise ValueError(f"severity must be one of {SEVERITIES}")
     rng = np.random.default_rng(seed)
     if kinds is None:
-        picked = rng.choice(len(PHYSICAL_ORDER), size=int(rng.integers(2, 4)), replace=False)
-        kinds = [PHYSICAL_ORDER[i] for i in picked]
+        picked = rng.choice(len(RANDOM_KINDS), size=int(rng.integers(2, 4)), replace=False)
+        kinds = [RANDOM_KINDS[i] for i in picked]
     unknown = set(kinds) - set(PHYSICAL_ORDER)
     if unknown:
         raise ValueError(f"unknown degradation kinds {sorted(unknown)}; expected some of {PHYSICAL_ORDER}")

@@ -8,7 +8,8 @@ from typing import Any
 
 # Degradation kinds every quality record carries (has_K, K_score). Mirrors acetate.catalog.schema.KINDS;
 # a test keeps the two equal, because ops must not import catalog.
-KINDS: tuple[str, ...] = ("noise", "hum", "clicks", "clipping", "bandwidth", "dropouts", "wow", "dc_offset")
+KINDS: tuple[str, ...] = ("noise", "hum", "clicks", "clipping", "bandwidth", "dropouts", "wow", "dc_offset",
+                          "rumble")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import resample_poly, stft
+from scipy.signal import resample_poly, stft, welch
 
 from acetate.ops.measures import si_sdr as _si_sdr
 
@@ -37,6 +37,16 @@ def log_spectral_distance(reference: np.ndarray, estimate: np.ndarray, sample_ra
 
     diff = logspec(reference) - logspec(estimate)  # (channels, freqs, frames)
     return float(np.mean(np.sqrt(np.mean(diff**2, axis=-2))))
+
+
+def subsonic_db(x: np.ndarray, sample_rate: int) -> float:
+    """Power between 1 and 20 Hz over the power above it (dB, loudest channel; Welch, 4 s Hann
+    segments with the linear trend removed, so a DC offset does not count)."""
+    f, p = welch(x.astype(np.float64), fs=sample_rate, nperseg=min(x.shape[-1], 4 * sample_rate),
+                 detrend="linear", axis=-1)
+    sub = p[..., (f >= 1.0) & (f <= 20.0)].sum(axis=-1)
+    rest = p[..., f > 20.0].sum(axis=-1)
+    return float(np.max(10 * np.log10(np.maximum(sub, 1e-30) / np.maximum(rest, 1e-30))))
 
 
 def _mono16k(x: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -53,6 +53,9 @@ def score_file(row: dict, root: Path, restored_path: Path | None) -> dict:
     if "hum" in kinds:
         out["hum_db_in"] = _hum_db(degraded, sr)
         out["hum_db_out"] = _hum_db(restored, sr)
+    if "rumble" in kinds:
+        out["subsonic_db_in"] = metrics.subsonic_db(degraded, sr)
+        out["subsonic_db_out"] = metrics.subsonic_db(restored, sr)
     if "dc_offset" in kinds:
         out["dc_in"] = metrics.residual_dc(degraded, ref)
         out["dc_out"] = metrics.residual_dc(restored, ref)

@@ -3,6 +3,8 @@ degradations by the simulator with a fixed seed, written as an archive with a ma
 
 Every clip gets its clean version (do no harm), three single kinds (rotating, so every kind is
 covered evenly) and one combination of two or three kinds in physical order, all at moderate severity.
+Every other clip also gets rumble alone (added after the rotation was fixed, so that the other
+variants, and the peers' outputs for them, stay as they were).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from acetate.ops import degrade
 KINDS = ("noise", "hum", "clicks", "clipping", "bandwidth", "dropouts", "wow", "dc_offset")
 COMBOS = (("hum", "noise"), ("noise", "clicks"), ("clipping", "dc_offset"), ("bandwidth", "noise", "clicks"),
           ("wow", "noise"), ("dropouts", "hum"), ("hum", "clicks", "clipping"))
+EXTRA_KINDS = ("rumble",)
+SCORED_KINDS = KINDS + EXTRA_KINDS
 SETS = {"16k-mono": {(16000, 1)}, "44.1-48k-stereo": {(44100, 2), (48000, 2)}}
 SEVERITY = "moderate"
 
@@ -34,7 +38,8 @@ def variants_for(index: int) -> list[tuple[str, tuple[str, ...]]]:
     """(variant name, kinds) for the index-th clip of a (set, content) group."""
     singles = [KINDS[(3 * index + j) % len(KINDS)] for j in range(3)]
     combo = COMBOS[index % len(COMBOS)]
-    return [("clean", ())] + [(k, (k,)) for k in singles] + [("+".join(combo), combo)]
+    extra = [(k, (k,)) for k in EXTRA_KINDS] if index % 2 == 0 else []
+    return [("clean", ())] + [(k, (k,)) for k in singles] + [("+".join(combo), combo)] + extra
 
 
 def _write(path: Path, audio: np.ndarray, sample_rate: int, subtype: str) -> None:
