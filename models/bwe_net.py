@@ -1,38 +1,48 @@
 """Bandwidth extension: a generator that rebuilds the band above a detected cut-off.
 
-Spectral band replication with a learned envelope. Above the cut-off bin kc the spectrum is rebuilt
-from the octave below it (bin kc + j takes the complex value of bin kc - W + (j mod W), W = kc / 2:
-harmonic structure and phase come from the recording itself), and a network predicts, per ERB band
-and frame, the level that copy must have there. The network sees the log power of the bands below
-the cut-off, which bands are missing, and each band's distance above the cut-off in octaves, so one
-set of weights serves any cut-off and any rate. It also predicts where the recording's content
-would have ended (a TTS voice at 16 kHz has nothing above 8 kHz): the envelope may fall to silence.
-Below the cut-off the input passes untouched; above it the copy is added to whatever a gentle
-low-pass let through (nothing, after a brickwall).
+Spectral band replication with a learned, gated envelope. Above the cut-off bin kc the spectrum is
+rebuilt from the octave below it (bin kc + j takes the phase of bin kc - W + (j mod W), W = kc / 2),
+with its magnitude whitened and set, per ERB band and frame, to the level a network predicts. The
+network sees the absolute log power of every band (in the benchmark's STFT scaling), which bands lie
+below the cut-off, which are to be rebuilt, and each band's distance above the cut-off in octaves,
+so one set of weights serves any cut-off, rate and level.
+
+Why whitened and gated: the log-spectral distance between two independent noise-like fine structures
+with the same envelope is ~7.9 dB RMS per bin, while a smooth magnitude at the reference's log-mean
+level leaves only the reference's own ~5.6 dB; and where the reference band is within a few dB of
+silence (a TTS voice rendered at 22.05 kHz has nothing above 11 kHz), emitting anything costs more
+than emitting nothing. The network therefore predicts the log-mean level of the band (what the
+log-spectral distance rewards), and that level may fall below silence, which is how it gates.
+Below the cut-off the input passes untouched; above it the rebuilt band is added to whatever a
+gentle low-pass let through (nothing, after a brickwall).
 References: M. Dietz et al., "Spectral band replication, a novel approach in audio coding", AES 112
-(2002); the envelope is learned adversarially, after J. Su et al., "HiFi-GAN-2"-style multi-resolution
-spectral + adversarial training (Kong et al., "HiFi-GAN", NeurIPS 2020).
+(2002) (replication, envelope, noise floor); the envelope is trained on the log-spectral distance
+with a multi-resolution STFT term (Yamamoto et al., "Parallel WaveGAN", ICASSP 2020) and an optional
+adversarial phase (Kong et al., "HiFi-GAN", NeurIPS 2020).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
+import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .spectral import BIN_HZ, NET_BINS, Framing, band_power, bands_to_bins, erb_matrix, to_net_bins
 from .tcn import tcn
 
-_EPS = 1e-12
+FLOOR = 1e-10  # the log-spectral distance's power floor (benchmarks/quality_lib/metrics.py)
+_SILENT = -13.0  # lowest predicted log10 level: 30 dB below the floor, i.e. nothing emitted
 
 
 @dataclass(frozen=True)
 class BweConfig:
-    bands: int = 32
+    bands: int = 48
     channels: int = 96
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 1, 2, 4, 8, 16)
-    min_db: float = -100.0  # the predicted envelope's floor relative to the band below the cut-off
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,6 +53,15 @@ def band_centres(bands: int) -> torch.Tensor:
     return torch.as_tensor((m * torch.arange(NET_BINS).numpy()).sum(axis=1) / m.sum(axis=1) * BIN_HZ)
 
 
+@lru_cache(maxsize=16)
+def power_scale(sample_rate: int) -> float:
+    """Factor taking |X|^2 of the model's STFT to the benchmark's |Z|^2 (scipy.signal.stft, 2048-point
+    Hann, 'spectrum' scaling) for a noise-like signal: sum(h^2) / sum(h)^2 / sum(w^2)."""
+    h = np.hanning(2049)[:-1]
+    w = Framing.for_rate(sample_rate).window().double().numpy()
+    return float((h**2).sum() / h.sum() ** 2 / (w**2).sum())
+
+
 class BweNet(nn.Module):
     def __init__(self, cfg: BweConfig = BweConfig()) -> None:
         super().__init__()
@@ -50,16 +69,17 @@ class BweNet(nn.Module):
         self.inp = nn.Conv1d(4 * cfg.bands, cfg.channels, 1)
         self.body = tcn(cfg.channels, cfg.dilations)
         self.head = nn.Conv1d(cfg.channels, cfg.bands, 1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)  # start at the floor, where the loss still has a gradient
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
-        """feat (B, 4*bands, T) -> log10 band power (B, bands, T) relative to the reference level."""
+        """feat (B, 4*bands, T) -> log10 band level (B, bands, T), in units of 4 above log10(FLOOR)."""
         return self.head(self.body(self.inp(feat)))
 
 
 def features(logp: torch.Tensor, present: torch.Tensor, target: torch.Tensor, octaves: torch.Tensor) -> torch.Tensor:
-    """Stack the inputs: log band power where present, the masks, and octaves above the cut-off."""
-    return torch.cat([logp * present, present.expand_as(logp), target.expand_as(logp),
-                      octaves.expand_as(logp)], dim=1)
+    """Stack the inputs: log band power (0 at the floor), the masks, and octaves above the cut-off."""
+    return torch.cat([logp, present.expand_as(logp), target.expand_as(logp), octaves.expand_as(logp)], dim=1)
 
 
 def cutoff_bin(cutoff_hz: float) -> int:
@@ -76,38 +96,62 @@ def replicate(spec: torch.Tensor, kc: int) -> torch.Tensor:
     return torch.cat([spec[..., :kc, :], spec[..., src, :]], dim=-2)
 
 
-def extend(net: BweNet, audio: torch.Tensor, sample_rate: int, cutoff_hz: float) -> torch.Tensor:
-    """(B, channels, frames) band-limited at cutoff_hz -> same shape with the band above rebuilt up to
-    min(Nyquist, 24 kHz). Differentiable (training runs exactly this)."""
+def band_levels(net: BweNet, grid: torch.Tensor, sample_rate: int, kc: int) -> torch.Tensor:
+    """grid (B, C, n, T) complex -> the predicted log10 level per band and frame (B, bands, T) in the
+    benchmark's scaling, softly >= _SILENT."""
     cfg = net.cfg
+    power = (grid.real**2 + grid.imag**2).mean(dim=1) * power_scale(sample_rate)
+    logp = (torch.log10(band_power(power, cfg.bands) + FLOOR) - np.log10(FLOOR)) / 4.0
+    centres = band_centres(cfg.bands).to(grid.real.dtype)
+    nyq = min(sample_rate / 2, NET_BINS * BIN_HZ)
+    present = (centres < kc * BIN_HZ).to(logp.dtype).view(1, -1, 1)
+    target = ((centres >= kc * BIN_HZ) & (centres < nyq)).to(logp.dtype).view(1, -1, 1)
+    octaves = torch.log2(centres.clamp_min(50.0) / (kc * BIN_HZ)).clamp(-4, 4).view(1, -1, 1)
+    raw = net(features(logp, present, target, octaves)) * 4.0 + np.log10(FLOOR)
+    return _SILENT + F.softplus(raw - _SILENT)  # a soft floor: the gradient never dies
+
+
+def extend(net: BweNet, audio: torch.Tensor, sample_rate: int, cutoff_hz: float,
+           return_levels: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """(B, channels, frames) band-limited at cutoff_hz -> same shape with the band above rebuilt up to
+    min(Nyquist, 24 kHz). Differentiable (training runs exactly this); return_levels adds the
+    predicted band levels (B, bands, T) (None when there is nothing to rebuild)."""
     framing = Framing.for_rate(sample_rate)
     spec = framing.stft(audio)
     grid = to_net_bins(spec)  # (B, C, n, T)
     n = grid.shape[-2]
     kc = cutoff_bin(cutoff_hz)
     if kc >= n - 1:
-        return audio
-    power = (grid.real**2 + grid.imag**2).mean(dim=1)
-    ref = power[:, :kc].mean(dim=(1, 2), keepdim=True) + _EPS
-    bp = band_power(power / ref, cfg.bands)
-    logp = torch.log10(bp + _EPS)
-    centres = band_centres(cfg.bands).to(audio.dtype)
-    nyq = min(sample_rate / 2, NET_BINS * BIN_HZ)
-    present = (centres < kc * BIN_HZ).to(audio.dtype).view(1, -1, 1)
-    target = ((centres >= kc * BIN_HZ) & (centres < nyq)).to(audio.dtype).view(1, -1, 1)
-    octaves = torch.log2(centres.clamp_min(50.0) / (kc * BIN_HZ)).clamp(-4, 4).view(1, -1, 1)
-    pred = net(features(logp / 4.0, present, target, octaves))  # log10 relative power per band
-    pred = pred.clamp(min=cfg.min_db / 10)
+        return (audio, None) if return_levels else audio
+    level = band_levels(net, grid, sample_rate, kc)
     copy = replicate(grid, kc)
-    cpow = band_power((copy.real**2 + copy.imag**2).mean(dim=1) / ref, cfg.bands)
-    # gain per band so the copy has the predicted power; log-domain interpolation across bins
-    log_gain = 0.5 * (pred - torch.log10(cpow + _EPS))
-    gain = 10 ** bands_to_bins(log_gain, cfg.bands, n)  # (B, n, T)
+    phase = copy / (copy.abs() + 1e-20)  # whitened: unit magnitude, the copy's phase
+    # per-bin magnitude so the benchmark's STFT sees the predicted level; log-domain interpolation
+    log_gain = 0.5 * (level - np.log10(power_scale(sample_rate)))
+    gain = 10 ** bands_to_bins(log_gain, net.cfg.bands, n)  # (B, n, T)
     ramp = torch.clamp((torch.arange(n, dtype=audio.dtype) - kc + 1) / 2, 0, 1).view(1, 1, n, 1)
-    out = grid + copy * gain.unsqueeze(1) * ramp  # added: a gentle low-pass keeps what it let through
+    out = grid + phase * gain.unsqueeze(1) * ramp
     if framing.bins > n:  # above 24 kHz: left as it was (nothing to rebuild from)
         out = torch.cat([out, spec[..., n:, :]], dim=-2)
-    return framing.istft(out, audio.shape[-1])
+    y = framing.istft(out, audio.shape[-1])
+    return (y, level) if return_levels else y
+
+
+def target_levels(clean: torch.Tensor, sample_rate: int, bands: int) -> torch.Tensor:
+    """(B, C, frames) reference -> (B, bands, T): per band, the mean over its bins of the log10 power
+    floored at FLOOR (benchmark scaling), the constant the log-spectral distance is least for; the
+    level the network should predict is log10(10^target - FLOOR)."""
+    grid = to_net_bins(Framing.for_rate(sample_rate).stft(clean))
+    power = (grid.real**2 + grid.imag**2).mean(dim=1) * power_scale(sample_rate)
+    return band_power(torch.log10(power + FLOOR), bands)
+
+
+def band_mask(bands: int, sample_rate: int, cutoff_hz: float) -> torch.Tensor:
+    """(1, bands, 1) float: 1 for the bands extend rebuilds (above the cut-off, below Nyquist)."""
+    centres = band_centres(bands)
+    kc = cutoff_bin(cutoff_hz)
+    nyq = min(sample_rate / 2, NET_BINS * BIN_HZ)
+    return ((centres >= kc * BIN_HZ) & (centres < nyq)).float().view(1, -1, 1)
 
 
 def fold(audio: torch.Tensor, sample_rate: int, cutoff_hz: float) -> torch.Tensor:
