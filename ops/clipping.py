@@ -24,8 +24,7 @@ _RATIO_MID = 3.0  # log2 of the spike ratio (top bin / mean occupied bin just be
 _FRAC_MID = math.log10(2e-5)  # clipped fraction scoring 0.5 (about one sample a second at 48 kHz)
 _MAX_REGIONS = 1000
 _MERGE_S = 0.05
-_FIT_CONTEXT_S = 0.016  # declip: each run's AR model is fitted on 16 ms each side (validation: +1.0-1.7 dB over 4 x order)
-_SOLVE_CONTEXT = 3  # ... and the run solved with the clipped samples within 3 x order of it
+_FIT_CONTEXT_S = 0.016  # declip: each group's AR model is fitted on 16 ms each side (validation: +1.0-1.7 dB over 4 x order)
 
 
 class _Runs:
@@ -201,9 +200,9 @@ def declip(audio: np.ndarray, sample_rate: int, *, positive: list[float], negati
     are treated as missing and interpolated from their neighbourhood, constrained to be at least as
     large as the level with the same sign (the true signal went past it). Returns the same shape;
     restored peaks may exceed full scale. Run it before anything that shifts sample values (DC
-    removal, gain), since it finds clipped samples by their exact level. Each run of clipped
-    samples is solved on its own neighbourhood (model fitted on 16 ms each side, solved with the
-    clipped samples within 3 x order), all runs of a channel stacked (`declip_lsar.lsar_declip`).
+    removal, gain), since it finds clipped samples by their exact level. Clipped samples less than
+    a few ms apart share one AR model fitted on 16 ms each side, and all of a channel's clipped
+    samples are solved by one banded system (`declip_lsar.lsar_declip`).
     Reference: S. J. Godsill and P. J. W. Rayner, Digital Audio Restoration (1998), ch. 5;
     A. J. E. M. Janssen et al., IEEE Trans. ASSP 34 (1986) (LSAR interpolation).
     """
@@ -220,7 +219,7 @@ def declip(audio: np.ndarray, sample_rate: int, *, positive: list[float], negati
             continue
         lower = np.where(up, hi, -np.inf)
         upper = np.where(down, lo, np.inf)
-        out[c] = lsar_declip(x, missing, lower, upper, p, int(round(_FIT_CONTEXT_S * sample_rate)), _SOLVE_CONTEXT * p)
+        out[c] = lsar_declip(x, missing, lower, upper, p, int(round(_FIT_CONTEXT_S * sample_rate)))
     return out.astype(np.float32)
 
 
@@ -229,4 +228,4 @@ def _params(finding: Finding, sample_rate: int) -> dict:
             "negative": [float(v) for v in finding.params["negative"]]}
 
 
-register_restorer(Restorer("declip", "clipping", declip, _params, context_s=0.05, version="2"))
+register_restorer(Restorer("declip", "clipping", declip, _params, context_s=0.05, version="3"))
