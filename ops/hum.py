@@ -168,8 +168,11 @@ class HumDetector:
     kind = "hum"
     version = "2"
 
-    def __init__(self, sample_rate: int, channels: int) -> None:
+    def __init__(self, sample_rate: int, channels: int, families: tuple[float, ...] = FAMILIES) -> None:
+        """families: the mains fundamentals judged (Hz); one alone where it is already known (the
+        level after dehum of the family analysis found: half the coherent analysis)."""
         self.sample_rate, self.channels = sample_rate, channels
+        self.families = tuple(float(f) for f in families)
         self._dec = _Decimator(sample_rate, channels)
         self.rate = self._dec.rate
         self._seg = int(round(_SEGMENT_S * self.rate))
@@ -226,8 +229,8 @@ class HumDetector:
         spec = np.fft.rfft((seg - seg.mean(axis=1, keepdims=True)) * w, n=nfft, axis=1)
         p = 2 * (np.abs(spec) ** 2).sum(axis=0) / (self.rate * np.sum(w**2))  # one-sided density
         df = self.rate / nfft
-        stats = np.zeros((3, len(FAMILIES), MAX_HARMONIC))
-        for fi, f0 in enumerate(FAMILIES):
+        stats = np.zeros((3, len(self.families), MAX_HARMONIC))
+        for fi, f0 in enumerate(self.families):
             ks = np.arange(1, MAX_HARMONIC + 1)
             ks = ks[ks * (f0 + _DRIFT) + 10 < 0.4 * self.rate]
             stats[:, fi, : ks.size] = _comb(p, df, f0, ks)
@@ -240,9 +243,9 @@ class HumDetector:
         penalties for an unsteady line, one that is missing from part of the buffer, and a
         fundamental far from nominal; line power, fundamental offset (Hz), drift (Hz); the
         missing-line penalty (dB) alone (`hum_cancel.line_evidence`)."""
-        out = np.zeros((5, len(FAMILIES), MAX_HARMONIC))
+        out = np.zeros((5, len(self.families), MAX_HARMONIC))
         out[0] = -np.inf
-        for fi, f0 in enumerate(FAMILIES):
+        for fi, f0 in enumerate(self.families):
             ks = np.arange(1, MAX_HARMONIC + 1)
             ks = ks[ks * (f0 + _DRIFT) + 10 < 0.4 * self.rate]
             e = line_evidence(low, self.rate, f0, list(ks), _DRIFT)
@@ -309,7 +312,7 @@ class HumDetector:
         score = logistic((strength - _SCORE_MID_DB) / _SCORE_SCALE_DB) * logistic((severity - _AUDIBLE_DB) / 3.0)
         present = np.flatnonzero(ev >= _PRESENT_DB)
         harmonics = [int(k + 1) for k in present]
-        f0, drift = FAMILIES[fam], 0.0
+        f0, drift = self.families[fam], 0.0
         if harmonics:
             ks = np.array(harmonics)
             kb = int(present[np.argmax(line_power[present])])
@@ -322,8 +325,8 @@ class HumDetector:
             if weights.sum() > 0:
                 f0 = float(np.sum(weights * freqs / ks) / np.sum(weights))
         if coherent is not None and harmonics:
-            f0, drift = FAMILIES[fam] + float(coherent[2, fam, 0]), float(coherent[3, fam, 0])
-        params = {"family": FAMILIES[fam], "fundamental": round(f0, 3), "harmonics": harmonics,
+            f0, drift = self.families[fam] + float(coherent[2, fam, 0]), float(coherent[3, fam, 0])
+        params = {"family": self.families[fam], "fundamental": round(f0, 3), "harmonics": harmonics,
                   "peak_to_floor_db": [round(float(np.median(s[:, 0, fam, k - 1])), 2) for k in harmonics],
                   "drift_hz": round(drift, 3)}
         return Finding(self.kind, float(score), float(severity), "dB", params=params)

@@ -189,16 +189,20 @@ class Measurer:
     """
 
     def __init__(self, sample_rate: int, channels: int, shared: Mapping[str, Any] | None = None,
-                 skip: Collection[str] = ()) -> None:
+                 skip: Collection[str] = (), hum_families: tuple[float, ...] | None = None) -> None:
         """shared: detectors (by kind) that the caller already feeds the same blocks; their results are
         reused instead of running a second hum, clipping, DC, noise or bandwidth detector over the file.
         skip: kinds (MEASURE_KINDS values) whose detector is not run: their measures are left out of
         finish()'s dict (after restoration, the caller keeps the value before for a kind no step
-        acted on; see pipelines/item.py)."""
+        acted on; see pipelines/item.py). hum_families: the mains families hum_db judges (default
+        50 and 60 Hz); after restoration, the one analysis found."""
         self.sample_rate, self.channels = sample_rate, channels
         shared = shared or {}
         load_all()
-        makers = {"hum": HumDetector, "clipping": ClippingDetector, "dc_offset": DcOffsetDetector,
+        def hum(sr: int, ch: int) -> HumDetector:
+            return HumDetector(sr, ch) if hum_families is None else HumDetector(sr, ch, hum_families)
+
+        makers = {"hum": hum, "clipping": ClippingDetector, "dc_offset": DcOffsetDetector,
                   "noise": NoiseDetector, "bandwidth": BandwidthDetector}
         makers |= {k: DETECTORS[k] for k in SEVERITY_MEASURES.values() if k in DETECTORS}
         self._skip = frozenset(skip)

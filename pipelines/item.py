@@ -186,7 +186,9 @@ def _process(item: Mapping[str, Any], ctx: ItemContext, base: dict[str, Any], t0
     fmt, subtype, suffix = output_format(ch, item.get("subtype"))
     out_rel = output_rel_path(item["source_path"], suffix, bool(item.get("output_keeps_suffix")))
     out_path = Path(ctx.out) / out_rel
-    after = Measurer(sr, ch, skip=_not_remeasured(analysis, decision))
+    hum = analysis.findings.get("hum")
+    after = Measurer(sr, ch, skip=_not_remeasured(analysis, decision),
+                     hum_families=(hum.params["family"],) if hum is not None and "family" in hum.params else None)
     prov = Provenance.from_record({**base, "chain": decision.chain.describe()}, item.get("subtype"), subtype)
     with AtomicAudioWriter(out_path, sr, ch, fmt, subtype, provenance=prov) as writer:
         for restored in restored_blocks(kept.replay() or read_blocks(src, block), decision.chain, sr, block):
@@ -265,7 +267,8 @@ def _step_blocks(blocks, fn, params, context_s: float, sample_rate: int, block: 
 # dewow resamples), so the value before still holds, and their detectors are the costliest to run
 # again (hum: a fifth of the typical route's time). Every other measure is always taken again:
 # clicks, dropouts, clipping, bandwidth, SNR, DC, loudness and true peak are where a step's
-# artefacts (block seams, gating, overshoot, dulling) would show.
+# artefacts (block seams, gating, overshoot, dulling) would show. Where hum is measured again, it
+# is the family (50 or 60 Hz) analysis found: the level of what dehum left of those lines.
 _REMEASURED_IF_TOUCHED = ("hum", "wow")
 
 

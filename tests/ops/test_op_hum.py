@@ -33,6 +33,17 @@ def test_hum_at_minus_35_db_is_found_with_family_fundamental_and_level(clean_sig
     assert (0.15 <= f.params["drift_hz"] <= drift + 0.15) if drift >= 0.5 else f.params["drift_hz"] < 0.2
 
 
+def test_judging_only_the_found_family_gives_the_same_finding(clean_signals):
+    """The after-restore measure judges only the family analysis found: where that family wins,
+    the finding is the two-family detector's exactly; the other family alone finds no hum."""
+    x, y, sr = _hummed(clean_signals, "music", 60.0, -35.0, 0.0)
+    both = feed(HumDetector(sr, x.shape[0]), y)
+    alone = feed(HumDetector(sr, x.shape[0], (60.0,)), y)
+    assert (alone.score, alone.severity, alone.params) == (both.score, both.severity, both.params)
+    assert both.score > 0.9
+    assert feed(HumDetector(sr, x.shape[0], (50.0,)), y).score < 0.5
+
+
 @pytest.mark.parametrize("which", ["speech", "music", "speech_16bit", "sine_1k", "noise", "silence"])
 def test_clean_signals_have_no_hum(clean_signals, which):
     x, sr = clean_signals[which]
