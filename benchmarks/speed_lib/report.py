@@ -114,8 +114,9 @@ def budget_lines(section: dict) -> list[str]:
                  if r["rate"] == TARGET_RATE and r["channels"] == ch and r["group"] == "detector"]
         parts += [(f"analysis: {n}", at[n]) for n in at if at[n]["group"] == "analysis part" and not n.startswith("measures")]
         parts += [(f"restorer {op}", at[op]) for op in full["chain"] if op in at]
-        parts += [("measures after restore (every detector again, loudness, true peak)",
-                   at["measures (after restore: own detectors)"]), ("decode + FLAC encode", at["decode + FLAC encode"])]
+        parts += [("measures after restore (as process_item takes them on this route: every detector but wow, "
+                   "hum on the found family; loudness, true peak)",
+                   at["measures (after restore, as on the typical route)"]), ("decode + FLAC encode", at["decode + FLAC encode"])]
         ms = [(name, 1000 / r["x_realtime"]) for name, r in parts if r.get("x_realtime")]
         total = sum(v for _, v in ms)
         out += [f"Typical route at {_fmt(TARGET_RATE, ch)}: CPU ms per second of audio, each part timed alone "

@@ -79,10 +79,14 @@ def time_format(files: dict[str, Path], audio: dict[str, np.ndarray], rate: int,
         x = audio.get(kind, audio["typical"])
         c, w, findings[kind] = cpu_best(lambda cls=cls, x=x: feed(cls(rate, channels), x, block), repeats)
         rows.append(row(kind, "detector", seconds, c, w, fc, score=float(findings[kind].score)))
+    # the measures process_item takes after the typical route (pipelines/item.py): wow, which no step
+    # touches, is not measured again; hum only on the family analysis found
+    hum = feed(DETECTORS["hum"](rate, channels), audio["typical"], block)
+    typical_after = {"skip": {"wow"}, "hum_families": (hum.params["family"],) if "family" in hum.params else None}
     parts = {"content": lambda: ContentAnalyzer(rate, channels),
              "loudness (BS.1770)": lambda: Loudness(rate, channels),
              "true peak (4x oversampled)": lambda: TruePeak(rate, channels),
-             "measures (after restore: own detectors)": lambda: Measurer(rate, channels)}
+             "measures (after restore, as on the typical route)": lambda: Measurer(rate, channels, **typical_after)}
     if tagger_analyzer(rate, channels) is not None:
         parts["tagger (model)"] = lambda: tagger_analyzer(rate, channels)
     for name, make in parts.items():
