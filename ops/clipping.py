@@ -191,6 +191,13 @@ def default_order(sample_rate: int) -> int:
     return int(min(40, max(16, round(sample_rate / 1000))))
 
 
+def fit_hop(sample_rate: int) -> int:
+    """Declip's model fit reads one window of order + 1 samples in this many: every 2nd up to
+    24 kHz, every (order / 4)-th above. Validation: every 4th costs 16 kHz speech 0.5-0.8 dB;
+    every 10th instead of 5th costs 44.1-48 kHz 0.1-0.3 dB and is 1.4x faster."""
+    return 2 if sample_rate <= 24000 else max(1, default_order(sample_rate) // 4)
+
+
 def declip(audio: np.ndarray, sample_rate: int, *, positive: list[float], negative: list[float],
            order: int | None = None) -> np.ndarray:
     """Re-estimate clipped samples by constrained least-squares AR interpolation.
@@ -219,7 +226,8 @@ def declip(audio: np.ndarray, sample_rate: int, *, positive: list[float], negati
             continue
         lower = np.where(up, hi, -np.inf)
         upper = np.where(down, lo, np.inf)
-        out[c] = lsar_declip(x, missing, lower, upper, p, int(round(_FIT_CONTEXT_S * sample_rate)))
+        out[c] = lsar_declip(x, missing, lower, upper, p, int(round(_FIT_CONTEXT_S * sample_rate)),
+                             fit_hop(sample_rate) if not order else max(1, p // 8))
     return out.astype(np.float32)
 
 
