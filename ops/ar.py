@@ -303,23 +303,40 @@ def burg_batch(segments: list[np.ndarray], known: list[np.ndarray], orders: list
             b[j, : r.size - 1] = r[:-1]
         active = order > 0
         n_seg = len(segments)
+        energy = np.einsum("ij,ij->i", f, f) + np.einsum("ij,ij->i", b, b)  # per row: |f|^2 + |b|^2
         for m in range(1, top + 1):
             # a segment with no errors left stops (burg: `if not fs`)
             alive = np.bincount(owner_, weights=(size > 0), minlength=n_seg) > 0
             active &= alive & (order >= m)
             if not active.any():
                 break
-            num = np.bincount(owner_, weights=np.einsum("ij,ij->i", f, b), minlength=n_seg)
-            den = np.bincount(owner_, weights=np.einsum("ij,ij->i", f, f) + np.einsum("ij,ij->i", b, b)
-                              + 2.0 * regularization * power[owner_] * np.maximum(size, 0), minlength=n_seg)
+            cross = np.einsum("ij,ij->i", f, b)
+            num = np.bincount(owner_, weights=cross, minlength=n_seg)
+            den = np.bincount(owner_, weights=energy + 2.0 * regularization * power[owner_] * np.maximum(size, 0),
+                              minlength=n_seg)
             active &= den > 0
             if not active.any():
                 break
             k = np.where(active, -2.0 * num / np.where(den > 0, den, 1.0), 0.0)
+            rows_on = active[owner_]
+            if rows_on.sum() < 0.75 * rows_on.size:  # finished segments' rows leave the arrays
+                owner_, size, energy, cross = owner_[rows_on], size[rows_on], energy[rows_on], cross[rows_on]
+                width = int(max(1, size.max()))
+                f, b = f[rows_on, :width], b[rows_on, :width]
             head = a[:, : m + 1]
             a[:, : m + 1] = head + k[:, None] * head[:, ::-1]
             stages += active
-            kr = k[owner_][:, None]
+            kv = k[owner_]
+            kr = kv[:, None]
+            # the next stage's energies without two more dot products: the update's energy over every
+            # sample, less the first forward and the last backward error it drops (Andersen's recursion,
+            # per row): |f'|^2 + |b'|^2 = (1 + k^2) E + 4 k C - (f_0 + k b_0)^2 - (b_L + k f_L)^2
+            rows_n = np.arange(size.size)
+            last = np.maximum(size - 1, 0)
+            f0, b0 = f[:, 0], b[:, 0]
+            fl, bl = f[rows_n, last], b[rows_n, last]
+            energy = np.maximum(0.0, (1.0 + kv * kv) * energy + 4.0 * kv * cross
+                                - (f0 + kv * b0) ** 2 - (bl + kv * fl) ** 2)
             f, b = f[:, 1:] + kr * b[:, 1:], b[:, :-1] + kr * f[:, :-1]
             size -= 1
             # a row's backward errors end one sample earlier now: clear the one past its end
