@@ -221,7 +221,7 @@ def _groups(cs: np.ndarray, ce: np.ndarray, group: int, reach: int) -> np.ndarra
     has wider ones on both sides, within `reach`: a group spans less than 2 x reach, and whether
     a gap joins depends only on the gaps near it (the grouping, and with it the result, does not
     depend on where the signal was cut). Pooling a dense passage's neighbourhood gives better
-    models than one per run (validation, music: +1 to +2 dB at 100 ms reach)."""
+    models than short groups (validation, music: +0.6 to +1.3 dB for 100 ms reach over 8-32 ms)."""
     gap = cs[1:] - ce[:-1]
     before, after = _wider_near(gap, ce[:-1], reach)
     return np.concatenate([[True], (gap >= group) | ~before | ~after])
