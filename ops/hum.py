@@ -18,7 +18,7 @@ from scipy.ndimage import maximum_filter1d
 
 from ._util import as_block, logistic
 from .findings import Finding
-from .hum_cancel import CONTEXT_S, cancel_hum, line_evidence
+from .hum_cancel import CONTEXT_S, cancel_hum, guard_band, line_evidence
 from .registry import Restorer, register_detector, register_restorer
 
 FAMILIES = (50.0, 60.0)
@@ -245,10 +245,12 @@ class HumDetector:
         missing-line penalty (dB) alone (`hum_cancel.line_evidence`)."""
         out = np.zeros((5, len(self.families), MAX_HARMONIC))
         out[0] = -np.inf
+        low = np.asarray(low, dtype=np.float64)
+        guarded = guard_band(low, self.rate)  # the same band for both families
         for fi, f0 in enumerate(self.families):
             ks = np.arange(1, MAX_HARMONIC + 1)
             ks = ks[ks * (f0 + _DRIFT) + 10 < 0.4 * self.rate]
-            e = line_evidence(low, self.rate, f0, list(ks), _DRIFT)
+            e = line_evidence(low, self.rate, f0, list(ks), _DRIFT, guarded=guarded)
             off = _OFFSET_PENALTY * max(0.0, abs(e["offset_hz"]) - _OFFSET_FREE_HZ)
             gone = _ABSENT_PENALTY * np.clip(e["absent"] - _ABSENT_FREE, 0, None)
             out[0, fi, : ks.size] = e["line_db"] - _STEADY_PENALTY * np.clip(e["steady_db"] - _STEADY_FREE_DB, 0, None) - off - gone

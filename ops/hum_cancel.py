@@ -209,20 +209,27 @@ def _guard(rate: float) -> np.ndarray:
     return sos
 
 
+def guard_band(low: np.ndarray, rate: float) -> np.ndarray:
+    """The analysis band of a low-rate signal (..., n): _guard run both ways (as is, if too short)."""
+    return signal.sosfiltfilt(_guard(rate), low, axis=-1) if low.shape[-1] > 60 else low
+
+
 class _Analysis:
     """The low band of one signal, heterodyned at the nominal fundamental, on a coarse grid."""
 
-    def __init__(self, low: np.ndarray, rate: float, ks: np.ndarray, fundamental: float) -> None:
+    def __init__(self, low: np.ndarray, rate: float, ks: np.ndarray, fundamental: float,
+                 guarded: np.ndarray | None = None) -> None:
+        """guarded: guard_band(low, rate) when the caller already has it (one per buffer, whatever
+        the fundamental)."""
         self.low, self.rate, self.ks, self.f0 = low, rate, ks, fundamental
         self.step = max(1, int(round(rate / _GRID_HZ)))
         self.grid_rate = rate / self.step
         n = low.shape[-1]
         self.carriers = _powers(np.exp(-2j * np.pi * ((fundamental / rate * np.arange(n)) % 1.0)), ks)
-        sos = _guard(rate)
-        guarded, gain = low, np.ones(ks.size)
+        gain = np.ones(ks.size)
+        guarded = guard_band(low, rate) if guarded is None else guarded
         if n > 60:
-            guarded = signal.sosfiltfilt(sos, low, axis=-1)
-            gain = np.abs(signal.sosfreqz(sos, worN=ks * fundamental, fs=rate)[1]) ** 2
+            gain = np.abs(signal.sosfreqz(_guard(rate), worN=ks * fundamental, fs=rate)[1]) ** 2
         self.lines = _to_grid(guarded[:, None, :] * self.carriers[None], self.step) / gain[None, :, None]  # (C, K, G)
         self.tg = np.arange(self.lines.shape[-1]) / self.grid_rate
         self.beside = self._beside()
@@ -366,7 +373,8 @@ _STEADY_S = 0.5  # window of the short-time line estimates the stationarity rati
 
 
 def line_evidence(low: np.ndarray, rate: float, fundamental: float, harmonics: list[int],
-                  max_dev: float = _MAX_DEV_HZ, rounds: int = 1) -> dict[str, np.ndarray]:
+                  max_dev: float = _MAX_DEV_HZ, rounds: int = 1,
+                  guarded: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """How much each harmonic of a tracked fundamental looks like a hum line, over the whole of a
     low band (channels, n) at ~2 kHz (a detector's buffer of up to some tens of seconds).
 
@@ -380,12 +388,12 @@ def line_evidence(low: np.ndarray, rate: float, fundamental: float, harmonics: l
         (a monotone voice, a held note);
       `power`: the line's power (mean square, summed over channels), weighted estimate;
     and `offset_hz`, `drift_hz`: the tracked fundamental's mean offset from `fundamental` and half
-    the 5-95 % spread of its values.
+    the 5-95 % spread of its values. guarded: guard_band(low, rate), if the caller has it.
     Reference: S. M. Kay, Fundamentals of Statistical Signal Processing: Detection Theory (1998),
     ch. 7 (coherent detection of sinusoids of unknown phase).
     """
     ks = np.asarray(harmonics, dtype=np.int64)
-    an = _Analysis(np.asarray(low, dtype=np.float64), rate, ks, float(fundamental))
+    an = _Analysis(np.asarray(low, dtype=np.float64), rate, ks, float(fundamental), guarded)
     theta = track_phase(an, max_dev, rounds=rounds)
     z = an.lines * np.exp(-1j * ks[None, :, None] * theta)
     w = an.w0
