@@ -4,7 +4,9 @@
 
 Per model and rate, real-time factor on one core (torch and BLAS on one thread: what a worker gets),
 float32 and int8, on real corpus audio looped to `--seconds`; for the denoiser, the SI-SDR cost of int8
-against float32 on noisy test-split clips. Results: benchmarks/results/models.md (and .json).
+against float32 on noisy test-split clips; for bandwidth extension, the log-spectral distance per group
+against the input and spectral folding (benchmarks/models_bwe.py). `--models` measures a subset and
+keeps the other models' rows. Results: benchmarks/results/models.md (and .json).
 """
 
 from __future__ import annotations
@@ -64,9 +66,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--corpus", type=Path, default=REPO / ".corpus")
     ap.add_argument("--results", type=Path, default=HERE / "results")
+    ap.add_argument("--models", default="denoiser,tagger,bwe",
+                    help="models to measure; the others' rows are kept from the existing results")
+    ap.add_argument("--bwe-clips", type=int, default=8, help="test clips per group for the BWE quality table")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    installed = read_manifest()
+    installed = set(read_manifest()) & set(args.models.split(","))
     rows = []
     for rate, ch in FORMATS:
         audio = _clip(args.corpus, rate, ch, args.seconds)
@@ -90,13 +95,38 @@ def main() -> None:
                 return t.finish()
             rows.append({"model": "tagger", "rate": rate, "channels": ch, "precision": "float32",
                          "x_realtime": _rtf(tag, audio, rate)})
-    cost = _int8_cost(args.corpus) if "denoiser" in installed else []
+    result = {"speed": rows, "int8": _int8_cost(args.corpus) if "denoiser" in installed else []}
+    if "bwe" in installed:
+        from models_bwe import bwe_quality
+
+        result["bwe_lsd"] = bwe_quality(args.corpus, args.bwe_clips)
+        result["bwe_clips"] = args.bwe_clips
+    result = _merge(args.results / "models.json", result, installed)
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "models.json").write_text(json.dumps({"speed": rows, "int8": cost}, indent=1))
+    (args.results / "models.json").write_text(json.dumps(result, indent=1))
+    lines = _markdown(result, args.seconds)
+    (args.results / "models.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def _merge(path: Path, new: dict, measured: set[str]) -> dict:
+    """The new figures, plus the existing file's rows of the models not measured this run."""
+    if not path.exists():
+        return new
+    old = json.loads(path.read_text())
+    keep = [r for r in old.get("speed", []) if r["model"] not in measured]
+    merged = {**old, **new, "speed": keep + new["speed"]}
+    if "denoiser" not in measured:
+        merged["int8"] = old.get("int8", [])
+    return merged
+
+
+def _markdown(result: dict, seconds: float) -> list[str]:
+    rows, cost = result["speed"], result.get("int8", [])
     lines = ["# Learned models: speed on one core, and the cost of int8", "",
-             f"`benchmarks/models.py --seconds {args.seconds:g}`: real-time factor per core (audio seconds per CPU "
+             f"`benchmarks/models.py --seconds {seconds:g}`: real-time factor per core (audio seconds per CPU "
              "second of this process, best of 3) with torch and BLAS on one thread, on a test-split clip looped to "
-             f"{args.seconds:g} s. The tagger analyses the first four 2 s patches and every other one after.", "",
+             f"{seconds:g} s. The tagger analyses the first four 2 s patches and every other one after.", "",
              "| model | rate | channels | precision | x real time |", "|---|---|---|---|---|"]
     lines += [f"| {r['model']} | {r['rate']} | {r['channels']} | {r['precision']} | {r['x_realtime']:.0f} |" for r in rows]
     if cost:
@@ -105,8 +135,11 @@ def main() -> None:
                   "|---|---|---|---|---|"]
         lines += [f"| {c['rate']} | {c['channels']} | {c['gain_f32']:.2f} | {c['gain_int8']:.2f} | {c['agreement']:.1f} |"
                   for c in cost]
-    (args.results / "models.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    if result.get("bwe_lsd"):
+        from models_bwe import bwe_markdown
+
+        lines += bwe_markdown(result["bwe_lsd"], result.get("bwe_clips", 8))
+    return lines
 
 
 def _int8_cost(corpus: Path, per_format: int = 4) -> list[dict]:

@@ -36,6 +36,7 @@ from .tcn import tcn
 
 FLOOR = 1e-10  # the log-spectral distance's power floor (benchmarks/quality_lib/metrics.py)
 _SILENT = -13.0  # lowest predicted log10 level: 30 dB below the floor, i.e. nothing emitted
+_LOUD = -1.0  # highest: a full-scale sine's bin is -6 dB (log10 0.25); this is 4 dB below it
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def replicate(spec: torch.Tensor, kc: int) -> torch.Tensor:
 
 def band_levels(net: BweNet, grid: torch.Tensor, sample_rate: int, kc: int) -> torch.Tensor:
     """grid (B, C, n, T) complex -> the predicted log10 level per band and frame (B, bands, T) in the
-    benchmark's scaling, softly >= _SILENT."""
+    benchmark's scaling, softly within [_SILENT, _LOUD]."""
     cfg = net.cfg
     power = (grid.real**2 + grid.imag**2).mean(dim=1) * power_scale(sample_rate)
     logp = (torch.log10(band_power(power, cfg.bands) + FLOOR) - np.log10(FLOOR)) / 4.0
@@ -108,7 +109,8 @@ def band_levels(net: BweNet, grid: torch.Tensor, sample_rate: int, kc: int) -> t
     target = ((centres >= kc * BIN_HZ) & (centres < nyq)).to(logp.dtype).view(1, -1, 1)
     octaves = torch.log2(centres.clamp_min(50.0) / (kc * BIN_HZ)).clamp(-4, 4).view(1, -1, 1)
     raw = net(features(logp, present, target, octaves)) * 4.0 + np.log10(FLOOR)
-    return _SILENT + F.softplus(raw - _SILENT)  # a soft floor: the gradient never dies
+    level = _SILENT + F.softplus(raw - _SILENT)  # soft bounds: the gradient never dies, nothing blows up
+    return _LOUD - F.softplus(_LOUD - level)
 
 
 def extend(net: BweNet, audio: torch.Tensor, sample_rate: int, cutoff_hz: float,
