@@ -40,6 +40,7 @@ KIND_MEASURES: dict[str, KindMeasure] = {m.kind: m for m in (
     KindMeasure("dropouts", "dropouts_s", "lower", 0.05),
     KindMeasure("wow", "wow_pct", "lower", 0.05),
     KindMeasure("dc_offset", "dc_offset", "nearer_zero", 1e-3),
+    KindMeasure("rumble", "rumble_db", "lower", 1.0),
 )}
 
 

@@ -28,6 +28,7 @@ MEASURES: dict[str, str] = {
     "dc_offset": "fraction of full scale",
     "dropouts_s": "s (total length of dropouts)",
     "wow_pct": "% (peak speed deviation, wow and flutter)",
+    "rumble_db": "dB (1-20 Hz power re the programme)",
 }
 
 # The physical unit of each detector's severity (`<kind>_severity`), so readers need not guess.

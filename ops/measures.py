@@ -27,10 +27,10 @@ from .registry import DETECTORS, load_all
 HUM_FLOOR_DB = -120.0  # hum_db when no hum is found
 
 MEASURE_KEYS = ("snr_db", "hum_db", "clicks_per_min", "clipped_fraction", "bandwidth_hz",
-                "loudness_lufs", "true_peak_dbtp", "dc_offset", "dropouts_s", "wow_pct")
+                "loudness_lufs", "true_peak_dbtp", "dc_offset", "dropouts_s", "wow_pct", "rumble_db")
 # Measures that are a registered detector's severity (its unit is the measure's): filled once a
 # detector for the kind exists, None before, so a new detector module needs no edit here.
-SEVERITY_MEASURES = {"clicks_per_min": "clicks", "dropouts_s": "dropouts", "wow_pct": "wow"}
+SEVERITY_MEASURES = {"clicks_per_min": "clicks", "dropouts_s": "dropouts", "wow_pct": "wow", "rumble_db": "rumble"}
 # The degradation kind whose detector each measure comes from (loudness and true peak: none).
 MEASURE_KINDS = {"snr_db": "noise", "hum_db": "hum", "clipped_fraction": "clipping", "bandwidth_hz": "bandwidth",
                  "dc_offset": "dc_offset"} | {m: k for m, k in SEVERITY_MEASURES.items()}
@@ -184,7 +184,7 @@ class Measurer:
     clipping detector's severity. bandwidth_hz: the `bandwidth` detector's severity, the cut-off of
     a lost high band, else the top of the analysed band (0.47 x the sample rate). loudness_lufs:
     BS.1770-4 integrated. true_peak_dbtp: 4x oversampled peak. dc_offset: max |mean| over channels.
-    clicks_per_min, dropouts_s, wow_pct: the severity of the `clicks`, `dropouts` and `wow`
+    clicks_per_min, dropouts_s, wow_pct, rumble_db: the severity of the `clicks`, `dropouts`, `wow` and `rumble`
     detectors (SEVERITY_MEASURES), None while no detector of that kind is registered.
     """
 
@@ -247,6 +247,7 @@ class Measurer:
             "dc_offset": severity("dc_offset"),
             "dropouts_s": severity("dropouts"),
             "wow_pct": severity("wow"),
+            "rumble_db": severity("rumble", when_silent=False),
         }
         return {m: v for m, v in out.items() if MEASURE_KINDS.get(m) not in self._skip}
 

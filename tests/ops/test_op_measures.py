@@ -54,7 +54,7 @@ def test_keys_are_exactly_the_measures_and_silence_gives_none():
     assert tuple(m) == MEASURE_KEYS
     undetected = {m for m, kind in SEVERITY_MEASURES.items() if kind not in DETECTORS}
     assert {k for k, v in m.items() if v is None} == {"snr_db", "hum_db", "bandwidth_hz", "loudness_lufs",
-                                                       "true_peak_dbtp"} | undetected
+                                                       "true_peak_dbtp", "rumble_db"} | undetected
     assert m["clipped_fraction"] == 0.0 and m["dc_offset"] == 0.0
 
 
