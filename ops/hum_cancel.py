@@ -209,9 +209,12 @@ def _guard(rate: float) -> np.ndarray:
     return sos
 
 
+_GUARD_MIN_FRAMES = 60  # a shorter buffer is analysed unfiltered (sosfiltfilt's padding needs more)
+
+
 def guard_band(low: np.ndarray, rate: float) -> np.ndarray:
     """The analysis band of a low-rate signal (..., n): _guard run both ways (as is, if too short)."""
-    return signal.sosfiltfilt(_guard(rate), low, axis=-1) if low.shape[-1] > 60 else low
+    return signal.sosfiltfilt(_guard(rate), low, axis=-1) if low.shape[-1] > _GUARD_MIN_FRAMES else low
 
 
 class _Analysis:
@@ -228,7 +231,7 @@ class _Analysis:
         self.carriers = _powers(np.exp(-2j * np.pi * ((fundamental / rate * np.arange(n)) % 1.0)), ks)
         gain = np.ones(ks.size)
         guarded = guard_band(low, rate) if guarded is None else guarded
-        if n > 60:
+        if n > _GUARD_MIN_FRAMES:  # the gain of the filter guard_band ran
             gain = np.abs(signal.sosfreqz(_guard(rate), worN=ks * fundamental, fs=rate)[1]) ** 2
         self.lines = _to_grid(guarded[:, None, :] * self.carriers[None], self.step) / gain[None, :, None]  # (C, K, G)
         self.tg = np.arange(self.lines.shape[-1]) / self.grid_rate

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
+from scipy.signal import butter, detrend, sosfiltfilt
 
 from ._util import as_block, logistic
 from .chunked import apply_windowed
@@ -46,7 +46,8 @@ CONTEXT_S = 1.0  # a 20 Hz 4th-order high-pass has settled to -120 dB within 0.4
 
 @register_detector
 class RumbleDetector:
-    """Streaming Welch spectrum of the decimated signal, constant memory (one segment per channel)."""
+    """Streaming Welch spectrum of the decimated signal. Memory: one segment per channel, plus the
+    band's power per segment (8 bytes a channel per 2 s) for the percentile."""
 
     kind = "rumble"
     version = "1"
@@ -60,10 +61,9 @@ class RumbleDetector:
         self._dec = np.zeros((channels, 0))  # decimated samples short of one segment
         self._psd = np.zeros((channels, self._seg // 2 + 1))
         self._weight = 0.0
-        self._band_power: list[np.ndarray] = []  # per segment, per channel (8 bytes a channel per 2 s)
-        f = np.arange(self._seg // 2 + 1) * self.rate / self._seg
-        self._band = (f >= BAND_HZ[0]) & (f <= BAND_HZ[1])
-        self._f = f
+        self._band_power: list[np.ndarray] = []  # per segment, per channel
+        self._f = np.arange(self._seg // 2 + 1) * self.rate / self._seg
+        self._band = (self._f >= BAND_HZ[0]) & (self._f <= BAND_HZ[1])
         self._sum, self._sq, self._frames = np.zeros(channels), np.zeros(channels), 0
 
     def update(self, block: np.ndarray) -> None:
@@ -85,9 +85,7 @@ class RumbleDetector:
 
     def _add(self, seg: np.ndarray) -> None:
         n = seg.shape[1]
-        t = np.arange(n) - (n - 1) / 2
-        slope = seg @ t / (t @ t)
-        seg = seg - seg.mean(axis=1, keepdims=True) - slope[:, None] * t
+        seg = detrend(seg, axis=1, type="linear")
         w = np.hanning(n)
         spec = np.abs(np.fft.rfft(seg * w, n=self._seg, axis=1)) ** 2 / (self.rate * (w @ w))
         self._psd += spec * n  # weighted by length: a short tail counts for what it holds
