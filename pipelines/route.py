@@ -25,7 +25,7 @@ class Decision:
     found: dict[str, bool | None]  # None: no detector for the kind yet
     scores: dict[str, float | None]
     unsure: tuple[str, ...] = ()  # reasons to ask a person
-    unrouted: tuple[str, ...] = field(default=())  # found, but the policy names no available op
+    unrouted: tuple[str, ...] = field(default=())  # found, no available op, and the policy asks review
 
 
 def decide(findings: Mapping[str, Finding], content: str, policy: ItemPolicy, sample_rate: int) -> Decision:
@@ -48,7 +48,8 @@ def decide(findings: Mapping[str, Finding], content: str, policy: ItemPolicy, sa
             continue
         op = rules.get("op")
         if op not in RESTORERS:
-            unrouted.append(kind)
+            if rules.get("review_unrouted", True):
+                unrouted.append(kind)
             continue
         steps.extend(_steps_for(kind, op, finding, rules, sample_rate))
     order = {name: i for i, name in enumerate(policy.order)}

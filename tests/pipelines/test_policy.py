@@ -67,3 +67,21 @@ def test_default_detection_rules_cover_every_kind_and_a_bad_rule_is_refused_at_l
     path.write_text("[detection]\nwobble = 'dsp'\n")
     with pytest.raises(ValueError, match="wobble"):
         Policy.load(path)
+
+
+def test_kind_found_without_restorer_is_queued_unless_the_policy_says_report_only(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text("[kinds.hum]\nop = 'no_such_op'\n")
+    queued = decide({"hum": hum(0.95)}, "speech", Policy.load(path).for_item(None, "speech"), 16000)
+    assert queued.found["hum"] is True and queued.unrouted == ("hum",) and not queued.chain
+    path.write_text("[kinds.hum]\nop = 'no_such_op'\nreview_unrouted = false\n")
+    recorded = decide({"hum": hum(0.95)}, "speech", Policy.load(path).for_item(None, "speech"), 16000)
+    assert recorded.found["hum"] is True and recorded.unrouted == () and not recorded.chain
+
+
+def test_lost_bandwidth_without_a_model_is_recorded_not_queued(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text("[kinds.bandwidth]\nop = 'no_bwe_model'\n")  # as when no weights are installed
+    lost = Finding("bandwidth", 0.9, 4000.0, "Hz", params={"cutoff_hz": 4000.0})
+    decision = decide({"bandwidth": lost}, "music", Policy.load(path).for_item(None, "music"), 44100)
+    assert decision.found["bandwidth"] is True and decision.unrouted == () and not decision.chain
