@@ -136,6 +136,33 @@ def _to_grid(z: np.ndarray, step: int) -> np.ndarray:
     return (b + prev) / (2 * step)
 
 
+def _heterodyned_sums(x: np.ndarray, cycles: float, ks: np.ndarray, step: int) -> np.ndarray:
+    """Block sums of x (C, n) heterodyned by each harmonic's carrier e^{-j 2 pi k cycles m}, over
+    blocks of `step` samples, the last block padded with its last product as `_to_grid` pads:
+    (C, K, ceil(n / step)) complex. The carrier of sample m = g step + s factors into a block term
+    e^{-j 2 pi k cycles g step} and an in-block term e^{-j 2 pi k cycles s}, so the sums are one small
+    matrix product instead of a (C, K, n) complex product (same values to rounding)."""
+    c, n = x.shape
+    g = -(-n // step)
+    pad = g * step - n
+    inner = _powers(np.exp(-2j * np.pi * ((cycles * np.arange(step)) % 1.0)), ks)  # (K, step)
+    outer = _powers(np.exp(-2j * np.pi * ((cycles * step * np.arange(g)) % 1.0)), ks)  # (K, g)
+    xp = np.concatenate([x, np.zeros((c, pad))], axis=1) if pad else x
+    blocks = xp.reshape(c * g, step)
+    sums = (blocks @ inner.real.T + 1j * (blocks @ inner.imag.T)).reshape(c, g, -1)  # (C, g, K)
+    if pad:  # _to_grid repeats the last product (sample n - 1) over the padding
+        sums[:, -1] += pad * x[:, -1:] * inner[None, :, step - pad - 1]
+    return np.moveaxis(sums, 1, 2) * outer[None]
+
+
+def _to_grid_sums(b: np.ndarray, step: int) -> np.ndarray:
+    """_to_grid from block sums b (..., g): the mean over each block and the one before it."""
+    if step == 1:
+        return b
+    prev = np.concatenate([b[..., :1], b[..., :-1]], axis=-1)
+    return (b + prev) / (2 * step)
+
+
 def _from_grid(z: np.ndarray, step: int, frames: int) -> np.ndarray:
     """Linear interpolation of a grid signal back to `frames` samples (the basebands are smooth)."""
     if step == 1:
@@ -228,12 +255,12 @@ class _Analysis:
         self.step = max(1, int(round(rate / _GRID_HZ)))
         self.grid_rate = rate / self.step
         n = low.shape[-1]
-        self.carriers = _powers(np.exp(-2j * np.pi * ((fundamental / rate * np.arange(n)) % 1.0)), ks)
         gain = np.ones(ks.size)
         guarded = guard_band(low, rate) if guarded is None else guarded
         if n > _GUARD_MIN_FRAMES:  # the gain of the filter guard_band ran
             gain = np.abs(signal.sosfreqz(_guard(rate), worN=ks * fundamental, fs=rate)[1]) ** 2
-        self.lines = _to_grid(guarded[:, None, :] * self.carriers[None], self.step) / gain[None, :, None]  # (C, K, G)
+        self.lines = _to_grid_sums(_heterodyned_sums(guarded, fundamental / rate, ks, self.step),
+                                   self.step) / gain[None, :, None]  # (C, K, G)
         self.tg = np.arange(self.lines.shape[-1]) / self.grid_rate
         self.beside = self._beside()
         tiny = 1e-12 * float(np.mean(np.abs(self.lines) ** 2)) + 1e-40  # silence: weights stay finite
@@ -265,6 +292,42 @@ class _Analysis:
         return 1.0 / (self.beside + self.floor + _smooth(np.abs(_smooth(z, n) - a) ** 2, n))
 
 
+_EXACT_EVERY = 8  # _rotations: candidates whose rotation is computed exactly; those between by products
+
+
+def _rotations(cands: np.ndarray, kt: np.ndarray) -> np.ndarray:
+    """e^{-j 2 pi c kt} for every candidate c of an evenly spaced grid, (D, *kt.shape) complex.
+
+    Every _EXACT_EVERY-th candidate's rotation is a complex exponential, the ones between it times
+    powers of the grid step's rotation (at most 7 products: ~1e-15 from the exponential), a fifth of
+    the exponentials."""
+    d = cands.size
+    if d < 2 * _EXACT_EVERY:
+        return np.exp(-2j * np.pi * cands[:, None, None] * kt[None])
+    step = cands[1] - cands[0]
+    heads = np.exp(-2j * np.pi * cands[::_EXACT_EVERY, None, None] * kt[None])  # (H, *kt.shape)
+    steps = _powers(np.exp(-2j * np.pi * step * kt).ravel(), np.arange(_EXACT_EVERY)).reshape(_EXACT_EVERY, *kt.shape)
+    return (heads[:, None] * steps[None]).reshape(-1, *kt.shape)[:d]
+
+
+def _search_energy(wz: np.ndarray, ww: np.ndarray, rot: np.ndarray, length: int) -> np.ndarray:
+    """The search's weighted fit energy per candidate and time, (D, Gc): sum over channels and
+    harmonics of |S[wz rot]|^2 / S[ww] (S: _smooth over `length`). wz (C, K, Gc) complex,
+    ww (C, K, Gc), rot (D, K, Gc). The (D, C, K, Gc) products are formed in one real buffer and
+    smoothed in place: the same sums as _smooth of the complex products without the copies."""
+    cr, ci = rot.real[:, None], rot.imag[:, None]  # (D, 1, K, Gc)
+    buf = np.empty((2, *cr.shape[:1], *wz.shape))
+    np.subtract(wz.real * cr, wz.imag * ci, out=buf[0])
+    np.add(wz.real * ci, wz.imag * cr, out=buf[1])
+    each = max(1, int(length) // 3)
+    if each > 1:
+        for _ in range(3):
+            uniform_filter1d(buf, each, axis=-1, mode="constant", output=buf)
+        buf *= _edge_norm(buf.shape[-1], each)
+    np.square(buf, out=buf)
+    return ((buf[0] + buf[1]) / np.maximum(_smooth(ww, length), 1e-300)[None]).sum(axis=(1, 2))
+
+
 def search_offset(an: _Analysis, w: np.ndarray, max_dev: float, agility: float = 1.0) -> np.ndarray:
     """The fundamental's offset from nominal (Hz) per grid sample, by a local harmonic-sum search.
 
@@ -279,9 +342,7 @@ def search_offset(an: _Analysis, w: np.ndarray, max_dev: float, agility: float =
     tc = np.arange(wz.shape[-1]) * cstep / an.grid_rate
     length = max(3, int(round(_SEARCH_S / agility * an.grid_rate / cstep)))
     cands = np.arange(-max_dev, max_dev + 1e-9, _SEARCH_STEP_HZ)
-    rot = np.exp(-2j * np.pi * cands[:, None, None] * (an.ks[use][:, None] * tc[None, :])[None])  # (D, K, Gc)
-    fits = _smooth(wz[None] * rot[:, None], length)  # (D, C, K, Gc)
-    energy = (np.abs(fits) ** 2 / np.maximum(_smooth(ww, length), 1e-300)[None]).sum(axis=(1, 2))  # (D, Gc)
+    energy = _search_energy(wz, ww, _rotations(cands, an.ks[use][:, None] * tc[None, :]), length)  # (D, Gc)
     j = np.argmax(energy, axis=0)
     jc = np.clip(j, 1, max(1, cands.size - 2))
     cols = np.arange(tc.size)
@@ -346,7 +407,9 @@ def hum_model(an: _Analysis, theta: np.ndarray, gate: bool = True) -> np.ndarray
         var = _smooth(noise.mean(axis=0), glen)
         a = a * np.clip(1.0 - _BETA * var / np.maximum(_smooth(np.abs(a) ** 2, glen), 1e-300), 0.0, 1.0)
     n = an.low.shape[-1]
-    rot = _powers(np.exp(1j * _from_grid(theta, an.step, n)), an.ks) * np.conj(an.carriers)  # (K, n)
+    # e^{j k (phi(t) + 2 pi f0 t)}: the tracked phase and the carrier in one exponential per sample
+    cycles = (an.f0 / an.rate * np.arange(n)) % 1.0
+    rot = _powers(np.exp(1j * (_from_grid(theta, an.step, n) + 2 * np.pi * cycles)), an.ks)  # (K, n)
     return 2 * np.real(np.einsum("ckn,kn->cn", _from_grid(a, an.step, n), rot))
 
 
