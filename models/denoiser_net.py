@@ -83,7 +83,7 @@ def features(spec: torch.Tensor, sample_rate: int, cfg: DenoiserConfig) -> tuple
 
     Levels are relative to the window's mean power, so the network never sees absolute level.
     """
-    power = (spec.real**2 + spec.imag**2).mean(dim=1)  # (B, n, T), channels pooled
+    power = torch.view_as_real(spec).square().sum(dim=-1).mean(dim=1)  # (B, n, T), channels pooled
     ref = power.mean(dim=(1, 2), keepdim=True) + _EPS
     bp = band_power(power / ref, cfg.bands)
     logp = torch.log10(bp + _EPS * 1e-2) / 4.0  # ~[-3, 1]
@@ -91,7 +91,7 @@ def features(spec: torch.Tensor, sample_rate: int, cfg: DenoiserConfig) -> tuple
     valid = band_validity(sample_rate, cfg.bands, logp)
     logp, floor = logp * valid, floor * valid
     erb_feat = torch.cat([logp, floor, valid.expand_as(logp)], dim=1)
-    mid = spec.mean(dim=1)[:, : cfg.df_bins] / ref.sqrt()
+    mid = spec[:, :, : cfg.df_bins].mean(dim=1) / ref.sqrt()  # only the bins the filter sees are pooled
     mag = mid.abs()
     comp = mid * (mag + 1e-6).pow(-0.5)  # magnitude^0.5 with the phase kept
     comp = nn.functional.pad(comp, (0, 0, 0, cfg.df_bins - comp.shape[1]))  # rates under 9.6 kHz
@@ -113,15 +113,17 @@ def apply(spec: torch.Tensor, gains: torch.Tensor, coef: torch.Tensor, cfg: Deno
     spec (B, channels, n, T) complex; gains (B, bands, T); coef (B, order, df_bins, T).
     """
     g = bands_to_bins(gains, cfg.bands, spec.shape[-2]).unsqueeze(1)  # (B, 1, n, T)
-    out = spec * g
+    high = spec[:, :, cfg.df_bins:] * g[:, :, cfg.df_bins:]  # the deep filter replaces the gains below
     low = spec[:, :, : cfg.df_bins]
     coef = coef[:, :, : low.shape[2]]  # a rate below 9.6 kHz has fewer low bins
     order = cfg.df_order
     past = order - 1 if cfg.causal else order // 2
     padded = nn.functional.pad(low, (past, order - 1 - past))
     t = low.shape[-1]
-    filtered = sum(coef[:, k].unsqueeze(1) * padded[..., k: k + t] for k in range(order))
-    return torch.cat([filtered, out[:, :, cfg.df_bins:]], dim=2)
+    filtered = coef[:, 0].unsqueeze(1) * padded[..., :t]
+    for k in range(1, order):
+        filtered = filtered.add_(coef[:, k].unsqueeze(1) * padded[..., k: k + t])
+    return torch.cat([filtered, high], dim=2)
 
 
 def enhance(net: DenoiserNet, audio: torch.Tensor, sample_rate: int) -> torch.Tensor:
