@@ -85,11 +85,14 @@ def whitening_model(x: np.ndarray, order: int = WHITEN_ORDER) -> list[float] | N
 def candidates(x: np.ndarray, sample_rate: int, model: np.ndarray) -> np.ndarray:
     """Sample positions of candidate clicks (the peak residual of each standing-out block), sorted."""
     b = max(4, int(round(BLOCK_S * sample_rate)))
-    e = np.abs(np.convolve(x, model)[: x.size])
-    e[: model.size - 1] = 0.0  # no full history yet
     nb = -(-x.size // b)
-    r = np.zeros(nb * b)
-    r[: x.size] = e
+    e = np.convolve(x, model)  # x.size + order samples: the tail past x.size is zeroed below
+    if e.size < nb * b:
+        e = np.concatenate([e, np.zeros(nb * b - e.size)])
+    r = e[: nb * b]
+    np.abs(r, out=r)
+    r[: model.size - 1] = 0.0  # no full history yet
+    r[x.size:] = 0.0
     r = r.reshape(nb, b)
     peak = r.max(axis=1)
     level = median_filter(peak, size=2 * NEIGHBOURS + 1, mode="nearest")

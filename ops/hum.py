@@ -11,6 +11,7 @@ leaves it audible, which finds hum that speech or a bass line hides in every sho
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from scipy import signal
@@ -59,6 +60,12 @@ class _Decimator:
         out = y[:, self.phase::self.factor]
         self.phase = (self.phase - x.shape[1]) % self.factor
         return out
+
+
+@lru_cache(maxsize=8)
+def _hann(n: int) -> np.ndarray:
+    """The segments' periodic Hann window (one per segment length)."""
+    return signal.windows.hann(n, sym=False)
 
 
 def _parabolic(p: np.ndarray, i: int) -> float:
@@ -225,7 +232,7 @@ class HumDetector:
                 for i in range(0, low.shape[1] - self._sseg + 1, hop)][:_SHORT_MAX]
 
     def _segment(self, seg: np.ndarray, nfft: int, keep: bool = False) -> np.ndarray:
-        w = signal.windows.hann(seg.shape[1], sym=False)
+        w = _hann(seg.shape[1])
         spec = np.fft.rfft((seg - seg.mean(axis=1, keepdims=True)) * w, n=nfft, axis=1)
         p = 2 * (np.abs(spec) ** 2).sum(axis=0) / (self.rate * np.sum(w**2))  # one-sided density
         df = self.rate / nfft

@@ -236,6 +236,12 @@ def _guard(rate: float) -> np.ndarray:
     return sos
 
 
+@lru_cache(maxsize=64)
+def _guard_gain(rate: float, fundamental: float, ks: tuple[int, ...]) -> np.ndarray:
+    """Power gain of _guard run both ways at each harmonic (K,): the same for every buffer."""
+    return np.abs(signal.sosfreqz(_guard(rate), worN=np.array(ks) * fundamental, fs=rate)[1]) ** 2
+
+
 _GUARD_MIN_FRAMES = 60  # a shorter buffer is analysed unfiltered (sosfiltfilt's padding needs more)
 
 
@@ -258,7 +264,7 @@ class _Analysis:
         gain = np.ones(ks.size)
         guarded = guard_band(low, rate) if guarded is None else guarded
         if n > _GUARD_MIN_FRAMES:  # the gain of the filter guard_band ran
-            gain = np.abs(signal.sosfreqz(_guard(rate), worN=ks * fundamental, fs=rate)[1]) ** 2
+            gain = _guard_gain(rate, fundamental, tuple(int(k) for k in ks))
         self.lines = _to_grid_sums(_heterodyned_sums(guarded, fundamental / rate, ks, self.step),
                                    self.step) / gain[None, :, None]  # (C, K, G)
         self.tg = np.arange(self.lines.shape[-1]) / self.grid_rate
