@@ -76,9 +76,12 @@ def _smooth(z: np.ndarray, length: int) -> np.ndarray:
     each = max(1, int(length) // 3)
     if each == 1:
         return z
-    if np.iscomplexobj(z):
-        both = _smooth(np.stack([z.real, z.imag]), length)
-        return both[0] + 1j * both[1]
+    if np.iscomplexobj(z):  # real and imaginary parts filtered as they lie, interleaved (no copies)
+        parts = np.ascontiguousarray(z, dtype=np.complex128).view(np.float64).reshape(*z.shape, 2)
+        for _ in range(3):
+            parts = uniform_filter1d(parts, each, axis=-2, mode="constant")
+        parts *= _edge_norm(z.shape[-1], each)[:, None]
+        return parts.view(np.complex128).reshape(z.shape)
     out = z
     for _ in range(3):
         out = uniform_filter1d(out, each, axis=-1, mode="constant")
@@ -101,7 +104,9 @@ def _local_slope(z: np.ndarray, w: np.ndarray, length: int) -> tuple[np.ndarray,
     g = z.shape[-1]
     s = np.arange(g, dtype=float) - g / 2
     w = np.broadcast_to(w, z.shape)
-    m = _bspline_sum(np.stack([w, w * s, w * s * s, (w * z).real, (w * z).imag, (w * s * z).real, (w * s * z).imag]), length)
+    ws, wz = w * s, w * z
+    wsz = ws * z
+    m = _bspline_sum(np.stack([w, ws, ws * s, wz.real, wz.imag, wsz.real, wsz.imag]), length)
     m0, ms, mss = m[0], m[1], m[2]
     z0, zs = m[3] + 1j * m[4], m[5] + 1j * m[6]
     m1 = ms - s * m0
@@ -114,12 +119,14 @@ def _local_slope(z: np.ndarray, w: np.ndarray, length: int) -> tuple[np.ndarray,
     return np.imag(c1 * np.conj(c0)) / np.maximum(power, 1e-300), power * det / np.maximum(m0, 1e-300)
 
 
-def _wsmooth(z: np.ndarray, w: np.ndarray, length: int) -> np.ndarray:
-    """Weighted zero-phase mean: S[w z] / S[w] (the weighted least-squares constant in each window)."""
+def _wsmooth(z: np.ndarray, w: np.ndarray, length: int, sw: np.ndarray | None = None) -> np.ndarray:
+    """Weighted zero-phase mean: S[w z] / S[w] (the weighted least-squares constant in each window).
+    w may broadcast against z (one weight for several shifted copies): S[w] is taken once at w's
+    own shape; sw: S[w] when the caller already has it."""
     wz = w * z
-    w = np.broadcast_to(w, wz.shape)
-    both = _smooth(np.stack([wz.real, wz.imag, w]), length)
-    return (both[0] + 1j * both[1]) / np.maximum(both[2], 1e-300)
+    both = _smooth(np.stack([wz.real, wz.imag]), length)
+    sw = _smooth(w, length) if sw is None else sw
+    return (both[0] + 1j * both[1]) / np.maximum(sw, 1e-300)
 
 
 def _to_grid(z: np.ndarray, step: int) -> np.ndarray:
@@ -478,15 +485,18 @@ def line_evidence(low: np.ndarray, rate: float, fundamental: float, harmonics: l
     lo, hi = _EVIDENCE_HOOD_HZ
     ref = np.percentile(p[:, (d >= lo) & (d <= hi)], _EVIDENCE_PERCENTILE, axis=1)
     n = an.seconds(_STEADY_S)
-    b = _wsmooth(z, w, n)
-    noise = (np.abs(_wsmooth(an.shifted(z, (-3.0, 3.0)), w[None], n)) ** 2).mean(axis=0)
-    wt = _smooth(w, n)
+    sw = _smooth(w, n)
+    b = _wsmooth(z, w, n, sw)
+    noise = (np.abs(_wsmooth(an.shifted(z, (-3.0, 3.0)), w[None], n, sw[None])) ** 2).mean(axis=0)
+    wt = sw
     mean_b = (wt * b).sum(axis=-1) / wt.sum(axis=-1)
     m2 = (wt * (np.abs(b) ** 2 - noise)).sum(axis=-1) / wt.sum(axis=-1)
     level = np.maximum((np.abs(mean_b) ** 2).sum(axis=0), 1e-300)  # (K,)
     steady = m2.sum(axis=0) / level
     na = an.seconds(_ABSENT_S)
-    absent = _absent_share(_wsmooth(z, w, na), (np.abs(_wsmooth(an.shifted(z, _ABSENT_PROBES_HZ), w[None], na)) ** 2).mean(axis=0),
+    swa = _smooth(w, na)
+    absent = _absent_share(_wsmooth(z, w, na, swa),
+                           (np.abs(_wsmooth(an.shifted(z, _ABSENT_PROBES_HZ), w[None], na, swa[None])) ** 2).mean(axis=0),
                            level, max(1, na // 4))
     a = (w * z).sum(axis=-1) / w.sum(axis=-1)  # (C, K) whole-buffer weighted amplitude
     freq = np.diff(theta) * an.grid_rate / (2 * np.pi)
