@@ -45,10 +45,25 @@ class LogMel(nn.Module):
         return (m - m.mean(dim=(1, 2), keepdim=True)).unsqueeze(1)
 
 
+class MaxPool2(nn.Module):
+    """nn.MaxPool2d(2) (2 x 2 windows, stride 2, odd last row and column dropped). Without gradients,
+    as the maxima of row pairs then column pairs: the same values, ~8x faster than torch's CPU kernel
+    on these shapes (it was half of the tagger's network time); with gradients, torch's own kernel,
+    so training (its choice among tied maxima) is unchanged."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled():
+            return nn.functional.max_pool2d(x, 2)
+        h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
+        x = x[..., :h, :w]
+        rows = torch.maximum(x[..., 0::2, :], x[..., 1::2, :])
+        return torch.maximum(rows[..., 0::2], rows[..., 1::2])
+
+
 def _block(cin: int, cout: int, pool: bool) -> nn.Sequential:
     layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
     if pool:
-        layers.append(nn.MaxPool2d(2))
+        layers.append(MaxPool2())
     return nn.Sequential(*layers)
 
 
