@@ -31,6 +31,7 @@ detection, two-sided residuals, matched-filter detector); R. Vaseghi and P. J. W
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.ndimage import median_filter
@@ -116,6 +117,12 @@ def candidates(x: np.ndarray, sample_rate: int, model: np.ndarray) -> np.ndarray
     return idx * b + r[idx].argmax(axis=1)
 
 
+@lru_cache(maxsize=16)
+def _hanning(n: int) -> np.ndarray:
+    """The local model's window (np.hanning), one per segment length (all but the edges' alike)."""
+    return np.hanning(n)
+
+
 def _test(x: np.ndarray, sample_rate: int, c: int, zones: np.ndarray, order: int) -> tuple[float, int, int]:
     """(statistic, start, end) of the candidate at sample c; statistic 0 when it is no click."""
     n = x.size
@@ -127,7 +134,7 @@ def _test(x: np.ndarray, sample_rate: int, c: int, zones: np.ndarray, order: int
     for z in zones[(zones > lo - post) & (zones < hi + pre)] - lo:
         zone[max(0, z - pre): max(0, z + post)] = True
     own = slice(max(0, c - lo - pre), min(seg.size, c - lo + post))
-    a = yule_walker(np.where(zone, 0.0, seg) * np.hanning(seg.size), order)
+    a = yule_walker(np.where(zone, 0.0, seg) * _hanning(seg.size), order)
     if a is None:  # a lone impulse in digital silence
         s = float(np.max(np.abs(seg[own])))
         return (np.inf, own.start + lo, own.stop + lo) if s > ABS_FLOOR else (0.0, 0, 0)

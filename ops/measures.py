@@ -88,6 +88,12 @@ class Loudness:
         self._frames += z.size
         pos = 0
         while pos < z.size:
+            if self._n == 0 and z.size - pos >= self.step:  # whole steps at once (the same sums, row by row)
+                full = (z.size - pos) // self.step
+                sums = z[pos: pos + full * self.step].reshape(full, self.step).sum(axis=1)
+                self._steps.extend((sums / self.step).tolist())
+                pos += full * self.step
+                continue
             take = min(self.step - self._n, z.size - pos)
             self._acc += float(z[pos:pos + take].sum())
             self._n += take
