@@ -83,7 +83,7 @@ def features(spec: torch.Tensor, sample_rate: int, cfg: DenoiserConfig) -> tuple
 
     Levels are relative to the window's mean power, so the network never sees absolute level.
     """
-    power = torch.view_as_real(spec).square().sum(dim=-1).mean(dim=1)  # (B, n, T), channels pooled
+    power = (spec.real.square() + spec.imag.square()).mean(dim=1)  # (B, n, T), channels pooled
     ref = power.mean(dim=(1, 2), keepdim=True) + _EPS
     bp = band_power(power / ref, cfg.bands)
     logp = torch.log10(bp + _EPS * 1e-2) / 4.0  # ~[-3, 1]
