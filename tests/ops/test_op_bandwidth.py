@@ -1,9 +1,11 @@
-"""The `bandwidth` detector's cut-off (its severity, in Hz) on the real fixture clips."""
+"""The `bandwidth` detector on the real fixture clips: its decision (score) and its cut-off (severity, Hz)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from ops_feed import feed, read_fixture
+from scipy import signal
 
 from acetate.ops import degrade
 from acetate.ops.bandwidth import BandwidthDetector
@@ -34,3 +36,59 @@ def test_block_size_does_not_change_the_cutoff():
     y, _ = degrade.limit_bandwidth(x, sr, 5000.0, "mp3")
     a, b = feed(BandwidthDetector(sr, 2), y), feed(BandwidthDetector(sr, 2), y, block=10007)
     assert a.severity == b.severity and a.params == b.params
+
+
+def _quantised(y):
+    """As the archive writes it: 24-bit PCM."""
+    return (np.round(np.clip(y, -1.0, 1.0) * 2**23) / 2**23).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", CLIPS)
+def test_a_clean_clip_is_not_taken_for_lost_bandwidth(name):
+    x, sr = read_fixture(name)
+    assert feed(BandwidthDetector(sr, x.shape[0]), _quantised(x)).score < 0.1
+
+
+@pytest.mark.parametrize("name", CLIPS)
+@pytest.mark.parametrize("seed", [1, 2])  # tape hiss and white noise at 10-20 dB SNR
+def test_hiss_on_a_clean_clip_is_not_taken_for_lost_bandwidth(name, seed):
+    x, sr = read_fixture(name)
+    y, label = degrade.degrade(x, sr, ["noise"], "moderate", seed=seed)
+    assert label["steps"][0]["params"]["color"] in ("tape_hiss", "white")
+    assert feed(BandwidthDetector(sr, x.shape[0]), _quantised(y)).score < 0.1
+
+
+@pytest.mark.parametrize(("name", "severity", "seed", "rel"), [
+    ("speech-44k-stereo", "moderate", 0, 0.15),  # 8th-order low-pass at 5174 Hz
+    ("speech-44k-stereo", "moderate", 1, 0.15),  # AM band, 6876 Hz
+    ("music-48k-stereo", "moderate", 3, 0.10),  # low-pass at 5092 Hz on bright music
+    ("music-48k-stereo", "severe", 1, 0.10),  # telephone, 3355 Hz
+    ("speech-16k-mono", "severe", 1, 0.12),  # telephone at 16 kHz
+    ("music-16k-mono", "severe", 0, 0.12),  # low-pass at 2743 Hz at 16 kHz
+])
+def test_a_simulated_band_loss_is_found_at_its_cutoff(name, severity, seed, rel):
+    x, sr = read_fixture(name)
+    y, label = degrade.degrade(x, sr, ["bandwidth"], severity, seed=seed)
+    f = feed(BandwidthDetector(sr, x.shape[0]), _quantised(y))
+    assert f.score >= 0.5
+    assert f.severity == pytest.approx(label["steps"][0]["params"]["cutoff_hz"], rel=rel)
+
+
+def test_band_loss_under_hum_and_clicks_is_still_found():
+    x, sr = read_fixture("speech-44k-stereo")
+    y, label = degrade.degrade(x, sr, ["bandwidth", "hum", "clicks"], "moderate", seed=5)  # 78 rpm, 6520 Hz
+    f = feed(BandwidthDetector(sr, 2), _quantised(y))
+    assert f.score >= 0.5 and f.severity == pytest.approx(label["steps"][0]["params"]["cutoff_hz"], rel=0.15)
+
+
+@pytest.mark.parametrize(("name", "up", "down", "rate"), [
+    ("speech-16k-mono", 3, 1, 48000),  # a 16 kHz voice delivered at 48 kHz: nothing above 8 kHz
+    ("music-48k-stereo", 147, 320, 44100),  # 48 kHz music taken through 22.05 kHz (x2 below)
+])
+def test_a_resampled_production_rate_is_not_taken_for_damage(name, up, down, rate):
+    x, _ = read_fixture(name)
+    y = signal.resample_poly(x, up, down, axis=1)
+    if rate == 44100:
+        y = signal.resample_poly(y, 2, 1, axis=1)
+    assert feed(BandwidthDetector(rate, x.shape[0]), _quantised(y)).score < 0.1
+
