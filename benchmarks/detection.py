@@ -7,9 +7,11 @@ Builds a degraded archive from a corpus split (as the quality benchmark does, on
 runs analysis on every file (the DSP detectors, the content analyzer, the learned tagger), and
 scores each kind three ways: the DSP detector alone, the tagger alone, and their mean, each
 deciding at 0.5. Per kind: precision, recall, F1, false-positive rate on clean files; content
-accuracy (speech vs music) of both classifiers. The rule with the best F1 on the validation split
-(ties: DSP, whose severity and regions the restorers use anyway) is the recommended `[detection]`
-entry; the test split is for reporting only. Results: benchmarks/results/detection-<split>.md/.json.
+accuracy (speech vs music) of both classifiers; for bandwidth also a table by severity and rate
+set (its DSP detector is blind to gentle low-passes at 16 kHz and to band loss under hiss). The
+rule with the best F1 on the validation split (ties: DSP, whose severity and regions the
+restorers use anyway) is the recommended `[detection]` entry; the test split is for reporting
+only. Results: benchmarks/results/detection-<split>.md/.json.
 """
 
 from __future__ import annotations
@@ -85,6 +87,28 @@ def score(rows: list[dict], kind: str, rule: str) -> dict | None:
             "fp_clean": sum(clean) / len(clean) if clean else float("nan")}
 
 
+def by_severity_and_set(rows: list[dict], kind: str) -> list[str]:
+    """Markdown lines: `kind`'s F1 per rule and the DSP's false positives on clean files, per severity
+    run (and moderate+severe, where the targets are) and per rate set: where a witness sees and where
+    it is blind (the bandwidth detector at 16 kHz, for one)."""
+    sevs = sorted({r["severity_run"] for r in rows}, key=["mild", "moderate", "severe"].index)
+    groups = [(s,) for s in sevs] + ([("moderate", "severe")] if {"moderate", "severe"} <= set(sevs) else [])
+    sets = sorted({r["set"] for r in rows})
+    lines = [f"{kind} by severity and rate set (F1 DSP / model / mean; DSP false positives on clean files):", "",
+             "| severity | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+    for g in groups:
+        cells = []
+        for st in sets:
+            sel = [r for r in rows if r["severity_run"] in g and r["set"] == st]
+            res = [score(sel, kind, rule) for rule in RULES]
+            f1 = " / ".join("—" if v is None else f"{v['f1']:.2f}" for v in res)
+            clean = [r for r in sel if not r["kinds"]]
+            fp = sum(r[f"dsp_{kind}"] >= 0.5 for r in clean)
+            cells.append(f"{f1}; {fp}/{len(clean)}")
+        lines.append(f"| {'+'.join(g)} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", default="validation", choices=("validation", "test"))
@@ -126,10 +150,11 @@ def main() -> None:
         n = next((v["n"] for v in valid.values()), sum(kind in r["kinds"].split(",") for r in rows))
         lines.append(f"| {kind} | {n} | {cell('dsp', 'f1')} | {cell('model', 'f1')} | {cell('mean', 'f1')} | "
                      f"{cell('dsp', 'fp_clean')} | {cell('model', 'fp_clean')} | {cell('mean', 'fp_clean')} | {best} |")
+    lines += [""] + by_severity_and_set(rows, "bandwidth")
     for who in ("dsp", "model"):
         acc = [r[f"content_{who}"] == r["content"] for r in rows if r.get(f"content_{who}") is not None]
         summary[f"content_accuracy_{who}"] = sum(acc) / len(acc) if acc else None
-    lines += ["", f"Content accuracy (speech vs music): DSP {summary['content_accuracy_dsp']:.3f}, model "
+    lines += [f"Content accuracy (speech vs music): DSP {summary['content_accuracy_dsp']:.3f}, model "
               + (f"{summary['content_accuracy_model']:.3f}" if summary["content_accuracy_model"] is not None else "—"),
               "", "Recommended `[detection]` rules (best F1 here; ties go to DSP):", "", "```toml", "[detection]"]
     lines += [f'{k} = "{v["best"]}"' for k, v in summary["kinds"].items()] + ["```", ""]
