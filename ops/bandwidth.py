@@ -12,15 +12,15 @@ telephone line, an AM receiver, an acoustic disc).
 
 An edge at the Nyquist frequency of a common production rate (a 16 or 22.05 kHz voice, or a
 44.1 kHz recording resampled to 48 kHz) is how the recording was made, not damage: it is reported
-(`native_rate_hz`), with a low score, and the policy can decide.
+(`native_rate_hz`) and not scored.
 
 The decision (the score) rests on a dead top, measured on the loud frames (each band's 95th
 percentile over the file, so a fricative or a bright chord counts, a quiet vowel does not): above
 some frequency f_dead the loud-frame spectrum stays DEAD_DB below the programme's own peak band,
 i.e. nothing is there at all (a codec's, a digital filter's or a medium's stop band), and the fall
 to it from the last band the programme fills is a filter's, not a programme's: within SPAN_OCT
-(36 dB/octave or steeper), with f_dead under DEAD_MAX_HZ and DEAD_MAX x Nyquist, or, for a brickwall (within
-BRICK_SPAN_OCT), under BRICK_MAX x Nyquist. Speech and music recorded at the file's rate leave
+(36 dB/octave or steeper), with f_dead under DEAD_MAX_HZ and DEAD_MAX x Nyquist, or, for a
+brickwall (within BRICK_SPAN_OCT), under BRICK_MAX x Nyquist. Speech and music recorded at the file's rate leave
 traces of fricatives, overtones or reverberation up there, and a programme's own roll-off to
 silence is longer; a resampled voice's brickwall at a common production rate's Nyquist (8,
 11.025, 12, 16 kHz) is the recording, not damage, and is excused. The score is the product of
@@ -56,20 +56,20 @@ _MIN_EDGE_HZ = 1000.0
 _TOP = 0.9  # edges above this fraction of Nyquist are the file's own band end
 # The decision (see the module docstring); levels in dB re the loud-frame spectrum's peak band <= 4 kHz.
 LOUD_QUANTILE = 0.95  # a band's loud frames
-DEAD_DB = 90.0  # a dead top lies this far below the programme's peak
-DEAD_MAX_HZ, DEAD_MAX = 14000.0, 0.85  # ... and starts under this frequency and this fraction of Nyquist
-_DEAD_SCALE = 0.04  # logistic scale, fraction of Nyquist
-FALL_DB = 10.0  # the cut-off estimate: the last band within this of the half octave under it
-_F10_RATIO = {"brickwall": 1.0, "gentle": 1.1}  # that band over the -3 dB cut-off
-_AGREE = 1.15  # find_edge's (interpolated) cut-off is kept when within this ratio of that estimate
+ACTIVE_DB, ACTIVE_REL_DB = 6.0, 45.0  # an active band: this far above its floor, within this of the peak
+DEAD_DB = 90.0  # a dead top lies this far below the peak
+DEAD_MAX_HZ, DEAD_MAX = 14000.0, 0.85  # ... starts under this frequency and this fraction of Nyquist
+_DEAD_SCALE = 0.04  # (logistic scale, fraction of Nyquist)
 SPAN_OCT, _SPAN_SCALE = 1.4, 0.08  # ... within this many octaves of the last active band (36 dB/octave
 # or steeper over the ACTIVE_REL_DB..DEAD_DB fall)
 # A brickwall (a codec's stop band: dead within BRICK_SPAN_OCT of the last active band) may lie
 # closer to the Nyquist frequency: a programme's own roll-off is never that steep.
 BRICK_MAX, _BRICK_SCALE = 0.9, 0.02
 BRICK_SPAN_OCT, _BRICK_SPAN_SCALE = 0.35, 0.05
-ACTIVE_DB, ACTIVE_REL_DB = 6.0, 45.0  # an active band: this far above its floor, within this of the peak
 _NATIVE_EXCUSE = (0.97, 1.15)  # a brickwall dead top at these multiples of a production rate's Nyquist
+FALL_DB = 10.0  # the cut-off estimate: the last band within this of the half octave under it
+_F10_RATIO = {"brickwall": 1.0, "gentle": 1.1}  # ... over the -3 dB cut-off
+_AGREE = 1.15  # find_edge's (interpolated) cut-off is kept when within this ratio of that estimate
 
 
 def programme_spectrum(sf: SpectralFloor, noise_psd: np.ndarray | None) -> np.ndarray:
