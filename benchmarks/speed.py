@@ -3,6 +3,7 @@ the decode + FLAC encode floor; peak RSS against file length; throughput with 1 
 
     .venv/bin/python benchmarks/speed.py [--work DIR] [--results DIR] [--corpus .corpus] [--seconds 30]
         [--repeats 2] [--rss-lengths 60,600,3600,10800] [--skip-throughput] [--skip-rss] [--quick]
+        [--ab-against COMMIT [--ab-rounds 3] [--ab-only FILE,FILE]]
 
 1. Per format (16, 44.1 and 48 kHz, mono and stereo): test-split clips looped to --seconds and
    degraded by the simulator (moderate): for each detector and restorer, the clip with its kind
@@ -17,6 +18,9 @@ the decode + FLAC encode floor; peak RSS against file length; throughput with 1 
 3. Peak RSS (VmHWM of the child) of process_item on the typical route, each length in a fresh process:
    8 kHz mono from 1 minute to 3 hours, and 44.1 kHz stereo up to 10 minutes.
 4. Throughput with 1 and 2 Ray workers: benchmarks/scale.py's throughput section, reused as is.
+5. With --ab-against COMMIT: process_item on the typical route at 44.1 kHz, that commit's code
+   against the working tree in turns, each in a fresh process (speed_lib/ab.py): a ratio that the
+   machine's load affects alike on both sides.
 Results: benchmarks/results/speed.md and speed.json.
 """
 
@@ -108,6 +112,21 @@ def bench_profiles(args, work: Path) -> dict:
     return out
 
 
+def bench_ab(args, work: Path) -> dict:
+    """process_item on the typical route at 44.1 kHz, mono and stereo: the code of --ab-against
+    against the working tree, in turns (speed_lib/ab.py)."""
+    from speed_lib.ab import ab
+    from speed_lib.audio import TYPICAL_KINDS, clean_audio, degraded, write
+
+    files = {}
+    for ch in (1, 2):
+        clean = clean_audio(args.corpus, 44100, ch, args.seconds)
+        x = degraded(clean, 44100, TYPICAL_KINDS, seed=99 + ch)
+        files[f"44.1 kHz {'mono' if ch == 1 else 'stereo'}"] = (
+            write(work / f"ab-in-{ch}" / "typical.flac", x, 44100), x.shape[1] / 44100)
+    return ab(args.ab_against, files, work / "ab", rounds=args.ab_rounds, repeats=args.repeats, only=args.ab_only)
+
+
 def bench_rss(args, work: Path) -> list[dict]:
     from speed_lib.memory import peak_rss
     from speed_lib.timing import forced_policy_file
@@ -135,6 +154,11 @@ def main() -> None:
     ap.add_argument("--skip-profile", action="store_true")
     ap.add_argument("--skip-rss", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--ab-against", metavar="COMMIT", help="also time process_item with this commit's code against "
+                    "the working tree, in turns (section 5)")
+    ap.add_argument("--ab-rounds", type=int, default=3)
+    ap.add_argument("--ab-only", type=lambda s: [v for v in s.split(",") if v], default=None, metavar="PATHS",
+                    help="comma-separated files: the new side is --ab-against's code with just these from the working tree")
     ap.add_argument("--quick", action="store_true", help="two formats, 3 s clips, short RSS files, no Ray")
     ap.add_argument("--render", action="store_true", help="only re-render speed.md from speed.json")
     args = ap.parse_args()
@@ -154,7 +178,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     args.results.mkdir(parents=True, exist_ok=True)
     previous = args.results / "speed.json"
-    skipping = args.skip_formats or args.skip_profile or args.skip_rss or args.skip_throughput
+    skipping = args.skip_formats or args.skip_profile or args.skip_rss or args.skip_throughput or not args.ab_against
     # A section skipped in this run keeps its figures from the last run (each says when it ran).
     results = json.loads(previous.read_text()) if previous.is_file() and skipping and not args.quick else {}
     results.update(machine=f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
@@ -164,7 +188,8 @@ def main() -> None:
                                                          "rows": bench_formats(args, formats, args.work)}),
                 ("profile", args.skip_profile, lambda: bench_profiles(args, args.work)),
                 ("rss", args.skip_rss, lambda: {"rows": bench_rss(args, args.work)}),
-                ("throughput", args.skip_throughput, lambda: bench_throughput(args))]
+                ("throughput", args.skip_throughput, lambda: bench_throughput(args)),
+                ("ab", not args.ab_against, lambda: bench_ab(args, args.work))]
     for name, skip, run in sections:
         if skip:
             if args.quick:

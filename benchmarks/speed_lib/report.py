@@ -209,5 +209,24 @@ def render(results: dict) -> str:
             + throughput_lines(results["throughput"]) + [""]
     else:
         lines += ["## Throughput with 1 and 2 Ray workers", "", "Not run in this run (--quick or --skip-throughput).", ""]
+    if results.get("ab"):
+        lines += ["## Same-run A/B against an earlier commit", "", _when(results["ab"]), ""] + ab_lines(results["ab"]) + [""]
     lines += ["Raw numbers: speed.json.", ""]
     return "\n".join(lines)
+
+
+def ab_lines(section: dict) -> list[str]:
+    only = section.get("only") or []
+    new = (f"the same code with this change's files from the working tree ({', '.join(only)})" if only
+           else "the working tree")
+    out = [f"process_item on the typical route (policy forcing remove_dc, declick, dehum, denoise), {section['commit']}'s "
+           f"code against {new} on the same file, in turns, each side in a fresh process ({section['rounds']} "
+           f"rounds of best-of-{section['repeats']}; the working tree's model weights on both sides). CPU time per audio "
+           "second; the ratio is old CPU over new.", "",
+           "| file | old ms per audio s | new ms per audio s | old x real time | new x real time | ratio | status (old / new) |",
+           "|---|---|---|---|---|---|---|"]
+    for r in section["rows"]:
+        out.append(f"| {r['label']}, {r['seconds']:g} s | {1000 * r['old_cpu_s'] / r['seconds']:.1f} | "
+                   f"{1000 * r['new_cpu_s'] / r['seconds']:.1f} | {r['old_x']:.1f}x | {r['new_x']:.1f}x | {r['ratio']:.2f} | "
+                   f"{r['old_status']} / {r['new_status']} |")
+    return out

@@ -48,3 +48,26 @@ def test_quick_speed_benchmark_writes_every_row(tmp_path):
     rss = data["rss"]["rows"]
     assert [r["seconds"] for r in rss] == [20, 40] and all(100 < r["peak_rss_mb"] < 4096 for r in rss), rss
     assert md.count("| 8 kHz mono |") == 2 and "Not run in this run" in md
+
+
+def test_ab_section_times_the_commits_code_against_the_working_tree(tmp_path):
+    """--ab-against HEAD: process_item on both 44.1 kHz files, each side in its own process; the old
+    side's acetate.ops is the extracted commit's (not the working tree's), both route the typical
+    chain to the same status, and speed.md gets the A/B table with a ratio per file."""
+    corpus = REPO / ".corpus"
+    if not (corpus / "manifest.parquet").is_file():
+        pytest.skip("no bench corpus (make corpus)")
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "speed.py"), "--quick", "--skip-formats",
+                           "--skip-profile", "--skip-rss", "--ab-against", "HEAD", "--ab-rounds", "1",
+                           "--ab-only", "ops/dc.py", "--work", str(tmp_path / "work"),
+                           "--results", str(tmp_path / "results")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads((tmp_path / "results" / "speed.json").read_text())
+    rows = data["ab"]["rows"]
+    assert [r["label"] for r in rows] == ["44.1 kHz mono", "44.1 kHz stereo"]
+    for r in rows:
+        assert r["old_ops"].startswith(str(tmp_path / "work" / "ab" / "tree-HEAD")), r["old_ops"]
+        assert r["old_status"] == r["new_status"] and r["old_chain"] == r["new_chain"]
+        assert r["old_cpu_s"] > 0 and r["new_cpu_s"] > 0 and r["ratio"] == pytest.approx(r["old_cpu_s"] / r["new_cpu_s"])
+    md = (tmp_path / "results" / "speed.md").read_text()
+    assert "## Same-run A/B against an earlier commit" in md and "(ops/dc.py)" in md
