@@ -92,3 +92,12 @@ def test_a_resampled_production_rate_is_not_taken_for_damage(name, up, down, rat
         y = signal.resample_poly(y, 2, 1, axis=1)
     assert feed(BandwidthDetector(rate, x.shape[0]), _quantised(y)).score < 0.1
 
+
+
+@pytest.mark.parametrize("rate", [22050, 32000, 44100, 48000])
+def test_a_16k_programme_upsampled_by_a_brickwall_resampler_is_not_taken_for_damage(rate):
+    """Nothing at all above 8 kHz, an edge as sharp as a codec's: the 16 kHz production rate explains it."""
+    x, sr = read_fixture("music-16k-mono")
+    y = signal.resample(x, int(round(x.shape[1] * rate / sr)), axis=1)  # FFT: a perfect brickwall
+    f = feed(BandwidthDetector(rate, 1), _quantised(y))
+    assert f.score < 0.1 and f.params["native_rate_hz"] == 16000
