@@ -38,7 +38,7 @@ from .audio_io import (
 from .chain import Chain
 from .fingerprint import acetate_version
 from .fusion import fuse_content, fuse_findings
-from .heap import release_free_heap
+from .heap import bound_heap
 from .policy import Policy
 from .provenance import Provenance
 from .route import Decision, decide
@@ -83,7 +83,7 @@ def analyze(blocks, sample_rate: int, channels: int, detection: Mapping[str, str
     for block in blocks:
         for part in listeners:
             part.update(block)
-        release_free_heap()  # bounded peak on long files (see heap.py)
+        bound_heap()  # a peak that does not grow with the file's length (see heap.py)
     tagged = tagger.finish() if tagger is not None else None
     findings, reviews = fuse_findings({d.kind: d.finish() for d in detectors}, tagged, detection or {},
                                      thresholds)
@@ -258,7 +258,9 @@ def restored_blocks(blocks: Iterator[np.ndarray], chain: Chain, sample_rate: int
 
 def _step_blocks(blocks, fn, params, context_s: float, sample_rate: int, block: int) -> Iterator[np.ndarray]:
     for win in stream_windows(blocks, block, int(round(context_s * sample_rate))):
-        yield np.asarray(fn(win.audio, sample_rate, **params), dtype=np.float32)[:, win.keep]
+        out = np.asarray(fn(win.audio, sample_rate, **params), dtype=np.float32)[:, win.keep]
+        bound_heap()
+        yield out
 
 
 # Kinds whose measure after restoration is taken again only when the chain acts on the kind or
