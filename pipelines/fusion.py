@@ -1,8 +1,8 @@
 """Detection from two witnesses: the DSP detectors and the learned tagger.
 
-Per kind the policy's `[detection]` table says whose score decides: "dsp", "model", or "mean" of
-the two (chosen per kind on the validation split: whichever detects better there; `make
-bench-detection`). The DSP finding always supplies the severity, regions and restorer parameters;
+Per kind the policy's `[detection]` table says whose score decides: "dsp", "model", the "mean" of
+the two, or "either" (the higher: each witness sees what the other cannot), chosen per kind on the
+validation split: whichever detects better there (`make bench-detection`). The DSP finding always supplies the severity, regions and restorer parameters;
 fusion only moves its score.
 
 A person is asked only where the model's word counts: the two witnesses contradicting each other on
@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from acetate.ops.findings import Finding
 
-FUSIONS = ("dsp", "model", "mean")
+FUSIONS = ("dsp", "model", "mean", "either")
 _DISAGREE = 0.7  # e.g. one witness sure it is there (>= 0.85), the other sure it is not (<= 0.15)
 _OOD_SHARE = 0.5  # share of analysed patches beyond the training data's 99.5th percentile
 
@@ -27,7 +27,7 @@ _OOD_SHARE = 0.5  # share of analysed patches beyond the training data's 99.5th 
 def _fused(rule: str, dsp: float, model: float) -> float:
     if rule not in FUSIONS:
         raise ValueError(f"detection rule is {rule!r}; expected one of {FUSIONS}")
-    score = {"model": model, "mean": 0.5 * (dsp + model)}.get(rule, dsp)
+    score = {"model": model, "mean": 0.5 * (dsp + model), "either": max(dsp, model)}.get(rule, dsp)
     return float(min(1.0, max(0.0, score)))
 
 
@@ -59,7 +59,7 @@ def fuse_findings(findings: Mapping[str, Finding], tagger, rules: Mapping[str, s
                 flipped.append(kind)
             continue  # the DSP witness decides on unfamiliar audio
         out[kind] = dataclasses.replace(finding, score=score)
-        if abs(finding.score - model) >= _DISAGREE:
+        if rule != "either" and abs(finding.score - model) >= _DISAGREE:  # "either" expects it
             reasons.append(f"{kind}: DSP detector {finding.score:.2f} and learned model {model:.2f} disagree")
     if flipped:
         reasons.append(f"audio unlike the tagger's training data ({tagger.ood_fraction:.0%} of analysed "

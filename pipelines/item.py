@@ -165,7 +165,7 @@ def _process(item: Mapping[str, Any], ctx: ItemContext, base: dict[str, Any], t0
     kinds = ctx.policy.for_item(item.get("collection"), None)
     thresholds = {k: float(kinds.kind(k)["threshold"]) for k in DETECTORS}
     kept = _KeptBlocks(read_blocks(src, block, read))
-    analysis = analyze(kept, sr, ch, ctx.policy.data.get("detection"), thresholds)
+    analysis = analyze(kept, sr, ch, ctx.policy.detection(sr), thresholds)
     if read.frames != int(item["frames"]):
         raise SourceReadError(f"decoded {read.frames} frames, the header declares {item['frames']} "
                               "(truncated or corrupt stream)")

@@ -42,7 +42,17 @@ class Policy:
         if unknown:
             raise ValueError(f"policy names unknown kinds: {sorted(unknown)}")
         _check_detection(data.get("detection", {}))
+        _check_detection(data.get("detection_whole_band", {}))
         return cls(data)
+
+    def detection(self, sample_rate: int) -> dict[str, str]:
+        """Whose score decides each kind in a file at `sample_rate`: `[detection]`, overridden by
+        `[detection_whole_band]` where the tagger hears the file's whole band (rate at or under
+        `whole_band_max_rate_hz`, the rate it listens at)."""
+        rules = dict(self.data.get("detection", {}))
+        if sample_rate <= int(self.data.get("whole_band_max_rate_hz", 0)):
+            rules.update(self.data.get("detection_whole_band", {}))
+        return rules
 
     @property
     def fingerprint(self) -> str:

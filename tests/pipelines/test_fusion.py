@@ -40,6 +40,12 @@ def test_mean_and_model_rules_move_the_score_and_a_contradiction_asks_a_person()
     assert any(r.startswith("clicks:") for r in reasons) and not any(r.startswith("hum:") for r in reasons)
 
 
+def test_either_rule_takes_the_higher_witness_and_does_not_call_their_difference_a_contradiction():
+    fused, reasons = fuse_findings(dsp(noise=0.05, hum=0.9), tagged(0.95, 0.1, 0.0), {"noise": "either", "hum": "either"})
+    assert fused["noise"].score == pytest.approx(0.95) and fused["hum"].score == pytest.approx(0.9)
+    assert reasons == []
+
+
 def test_unfamiliar_audio_is_judged_by_the_dsp_detectors_and_flagged_only_when_that_changes_a_decision():
     rules = {"noise": "model", "hum": "mean"}
     fused, reasons = fuse_findings(dsp(noise=0.1, hum=0.9), tagged(0.3, 0.8, 0.0, ood_share=0.8), rules)
@@ -50,7 +56,7 @@ def test_unfamiliar_audio_is_judged_by_the_dsp_detectors_and_flagged_only_when_t
     assert len(reasons) == 1 and "80% of analysed patches" in reasons[0] and "decide noise" in reasons[0]
 
 
-def test_a_rule_that_is_not_dsp_model_or_mean_is_refused():
+def test_a_rule_that_is_not_dsp_model_mean_or_either_is_refused():
     with pytest.raises(ValueError, match="'vote'"):
         fuse_findings(dsp(noise=0.1), tagged(0.1, 0.1, 0.1), {"noise": "vote"})
 

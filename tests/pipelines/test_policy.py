@@ -85,3 +85,13 @@ def test_lost_bandwidth_without_a_model_is_recorded_not_queued(tmp_path):
     lost = Finding("bandwidth", 0.9, 4000.0, "Hz", params={"cutoff_hz": 4000.0})
     decision = decide({"bandwidth": lost}, "music", Policy.load(path).for_item(None, "music"), 44100)
     assert decision.found["bandwidth"] is True and decision.unrouted == () and not decision.chain
+
+
+def test_files_the_tagger_hears_whole_take_the_whole_band_detection_rules(tmp_path):
+    policy = Policy.load()
+    assert policy.detection(16000)["bandwidth"] == "either" and policy.detection(8000)["bandwidth"] == "either"
+    assert policy.detection(44100)["bandwidth"] == "dsp" and policy.detection(16000)["hum"] == "dsp"
+    path = tmp_path / "p.toml"
+    path.write_text("[detection_whole_band]\nhum = 'vote'\n")
+    with pytest.raises(ValueError, match="vote"):
+        Policy.load(path)
