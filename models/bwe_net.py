@@ -41,9 +41,15 @@ _LOUD = -1.0  # highest: a full-scale sine's bin is -6 dB (log10 0.25); this is 
 
 @dataclass(frozen=True)
 class BweConfig:
+    """Network sizes, and the inference calibration chosen on validation after training
+    (train_bwe.calibrate): `offset_db` added to every predicted band level, then `gate_db`: a band
+    predicted at most that far above the LSD's floor is not emitted at all (None: no gate)."""
+
     bands: int = 48
     channels: int = 96
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 1, 2, 4, 8, 16)
+    offset_db: float = 0.0
+    gate_db: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -113,11 +119,21 @@ def band_levels(net: BweNet, grid: torch.Tensor, sample_rate: int, kc: int) -> t
     return _LOUD - F.softplus(_LOUD - level)
 
 
+def calibrated(level: torch.Tensor, offset_db: float, gate_db: float | None) -> torch.Tensor:
+    """Predicted log10 band levels shifted by offset_db, and those within gate_db of the floor silenced."""
+    level = level + offset_db / 10
+    if gate_db is None:
+        return level
+    return torch.where(level > np.log10(FLOOR) + gate_db / 10, level, torch.full_like(level, _SILENT))
+
+
 def extend(net: BweNet, audio: torch.Tensor, sample_rate: int, cutoff_hz: float,
-           return_levels: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+           return_levels: bool = False, calibration: tuple[float, float | None] | None = None,
+           ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """(B, channels, frames) band-limited at cutoff_hz -> same shape with the band above rebuilt up to
     min(Nyquist, 24 kHz). Differentiable (training runs exactly this); return_levels adds the
-    predicted band levels (B, bands, T) (None when there is nothing to rebuild)."""
+    predicted band levels (B, bands, T) (None when there is nothing to rebuild). In eval mode the
+    config's (offset_db, gate_db) apply, or `calibration` when given; in training mode neither."""
     framing = Framing.for_rate(sample_rate)
     spec = framing.stft(audio)
     grid = to_net_bins(spec)  # (B, C, n, T)
@@ -126,6 +142,8 @@ def extend(net: BweNet, audio: torch.Tensor, sample_rate: int, cutoff_hz: float,
     if kc >= n - 1:
         return (audio, None) if return_levels else audio
     level = band_levels(net, grid, sample_rate, kc)
+    if not net.training:
+        level = calibrated(level, *(calibration or (net.cfg.offset_db, net.cfg.gate_db)))
     copy = replicate(grid, kc)
     phase = copy / (copy.abs() + 1e-20)  # whitened: unit magnitude, the copy's phase
     # per-bin magnitude so the benchmark's STFT sees the predicted level; log-domain interpolation

@@ -14,9 +14,11 @@ from acetate.models.weights_io import read_manifest
 
 pytestmark = pytest.mark.skipif("bwe" not in read_manifest(), reason="no bandwidth-extension weights installed")
 
-# (fixture, cut-off Hz, the least LSD improvement over the input, dB); 0: strictly below the input
-CASES = [("speech-16k-mono.flac", 5000.0, 0.0), ("music-16k-mono.flac", 6000.0, 0.0),
-         ("speech-44k-stereo.flac", 5500.0, 0.0), ("music-48k-stereo.flac", 6500.0, 0.0)]
+# (fixture, cut-off Hz, the least LSD improvement over the input, dB); 0: strictly below the input.
+# Measured with the committed weights (version 3), input -> model (folding): speech 16k 4.35 -> 3.69
+# (7.18), music 16k 2.38 -> 2.33 (7.10), speech 44.1k 1.58 -> 1.49 (13.55), music 48k 16.22 -> 13.64 (16.61).
+CASES = [("speech-16k-mono.flac", 5000.0, 0.5), ("music-16k-mono.flac", 6000.0, 0.0),
+         ("speech-44k-stereo.flac", 5500.0, 0.0), ("music-48k-stereo.flac", 6500.0, 1.0)]
 
 
 def _lsd(ref: np.ndarray, est: np.ndarray, sr: int) -> float:
