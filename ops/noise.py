@@ -8,8 +8,13 @@ smoothly to its neighbours and its neighbours are noise-like too (noise is broad
 the floor shows in the pauses; in dense music it shows where the music has little energy (the
 top octaves, the valleys between partials). Music that holds one texture for the whole file can
 pass some of these tests in a few bands, so the score also asks that a fair share of the spectrum
-(in octaves) carries such a floor. The noise below the first band (rumble, brown noise's slow
-wander) is measured by the low path and counts when it holds still over time.
+(in octaves) carries such a floor. The noise below the first band (brown noise's slow wander) is
+measured by the low path and counts when it holds still over time and is shaped like broadband
+noise's: brown (1/f^2) noise's power there rises toward the lowest frequencies (RMS frequency 3-5
+Hz), while turntable rumble (the `rumble` kind, with its own detector and restorer) is a bump at
+8-16 Hz. Low-path power that is not brown-like counts only as far as a broadband floor found above
+explains it (up to a few dB over that floor's power; more where the floor falls as steeply as brown
+noise's), so rumble alone is not read as noise.
 
 SNR = programme power over the trusted noise power (all channels together), in dB.
 """
@@ -45,6 +50,18 @@ _ROUGH_DB = 2.0  # deviation of the band's floor from its 5-band mean
 _NEIGHBOURS, _NEIGHBOUR_SHARE = 5, 0.6  # at least 60 % of the 5 bands around must be noise-like
 _Z_SD = 4.0  # the spreads above scale as 4 / sqrt(dof) for noise
 _LOW_STEADY_DB, _LOW_STEADY_SCALE = 5.0, 0.4  # the low band's spread over 1 s pieces (dB): half trust
+# Whether the low band's power is broadband noise's or rumble's: its RMS frequency (over 1 s pieces,
+# `SpectralFloor.low_frequency_hz`) is 3-5 Hz for brown noise, 8.5-14 Hz for the simulator's rumble
+# (bump at 8-16 Hz, with warp) and 7-17 Hz for pink, white, hiss and surface noise (train/validation
+# clips); half trust at 6.5 Hz.
+_BROWN_HZ, _BROWN_SCALE = 6.5, 0.4
+_BROWN_SLOPE_DB, _BROWN_SLOPE_SCALE = -5.0, 0.3  # ... or the trusted floor above 200 Hz falls this steeply
+# (dB per octave; brown noise -5.6..-7.4 under rumble, pink -3..-4, a clean programme's floor up to -4.1)
+# Low-band power that is not brown-like counts up to this much (dB) over the broadband floor's power
+# (the counted bands, >= 30 Hz): pink noise, the steepest of the other colours, has at most +1 dB,
+# surface noise -8 dB, white and hiss under -20 dB; brown noise (a floor as steep as _BROWN_SLOPE_DB)
+# up to +49 dB, the floor it shows above 30 Hz being partly hidden (train/validation clips).
+_LOW_PER_MAIN_DB, _LOW_PER_BROWN_DB = 6.0, 50.0
 # File score: the SNR over the trusted floor, and the share of the spectrum it covers.
 _SNR_MID_DB, _SNR_SCALE_DB = 30.0, 2.0
 _LOW_ONLY_SNR_DB = 24.0  # the same for noise found only below the first band
@@ -64,8 +81,8 @@ class NoiseEstimate:
     noise_psd: trusted noise PSD per channel (FS^2/Hz), extrapolated smoothly into bands where the
     programme hides it (never above that band's floor), 1e-30 where nothing trusted is near;
     restorer_psd: the same with every band given a level (the nearest trusted one); weight: noise-likeness in [0, 1];
-    coverage: share of the spectrum (octaves) with a noise-like floor; low_power: trusted power
-    below LOW_HZ per channel (FS^2); snr_db: programme over noise, all channels.
+    coverage: share of the spectrum (octaves) with a noise-like floor; low_power: power below LOW_HZ
+    per channel (FS^2) counted as noise (trusted, and brown-like or explained by the floor above); snr_db: programme over noise, all channels.
     """
 
     band_hz: np.ndarray
@@ -189,21 +206,38 @@ def estimate(sf: SpectralFloor) -> NoiseEstimate | None:
     low_sd = sf.low_spread_db()
     low_trust = float(_sig((_LOW_STEADY_DB - low_sd) / _LOW_STEADY_SCALE)) if low_sd is not None else 0.5
     main_trust = float(_sig((coverage - _COVER_MID) / _COVER_SCALE))
+    low_hz = sf.low_frequency_hz()
+    brown = float(_sig((_BROWN_HZ - low_hz) / _BROWN_SCALE)) if low_hz is not None else 0.5
+    # the low band's noise: all of it where it is brown-like, else what the broadband floor explains
+    # (more where that floor is itself brown: a brown noise under rumble)
+    low_alone = brown * median_low
+    slope = _floor_slope(sf.band_hz, w, noise_psd)
+    floor_brown = float(_sig((_BROWN_SLOPE_DB - slope) / _BROWN_SLOPE_SCALE)) if slope is not None else 0.0
+    per_main = 10 ** ((_LOW_PER_MAIN_DB + floor_brown * (_LOW_PER_BROWN_DB - _LOW_PER_MAIN_DB)) / 10)
+    low_with_main = low_alone + (1 - brown) * min(median_low, per_main * main_noise)
     total = programme + mean_low
-    noise = (main_noise if main_trust >= 0.5 else 0.0) + (median_low if low_trust >= 0.5 else 0.0)
+    low = (low_with_main if main_trust >= 0.5 else low_alone) if low_trust >= 0.5 else 0.0
+    noise = (main_noise if main_trust >= 0.5 else 0.0) + low
     snr = _snr(total, noise)
     # P(noisy) over whether each part of the floor is real noise: each combination's SNR, weighed
     # by the two trusts (a doubtful floor adds doubt to the score instead of dB to the noise).
-    # Noise only below the first band (rumble, a wander) is inaudible: it must be stronger to count.
+    # Noise only below the first band (a wander) is inaudible: it must be stronger to count.
     score = sum(pm * pl * float(logistic(((_SNR_MID_DB if nm > 0 else _LOW_ONLY_SNR_DB) - _snr(total, nm + nl))
                                          / _SNR_SCALE_DB))
-                for pm, nm in ((main_trust, main_noise), (1 - main_trust, 0.0))
-                for pl, nl in ((low_trust, median_low), (1 - low_trust, 0.0)))
+                for pm, nm, lo in ((main_trust, main_noise, low_with_main), (1 - main_trust, 0.0, low_alone))
+                for pl, nl in ((low_trust, lo), (1 - low_trust, 0.0)))
     valid = w > 0.5
     spread_db = float(np.median(spread[valid])) if valid.any() else float("nan")
-    low = median_low if low_trust >= 0.5 else 0.0
     return NoiseEstimate(sf.band_hz, noise_psd / sf.channels, 10 ** (full_db / 10) / sf.channels, w, coverage,
                          main_trust, low / sf.channels, low_trust, snr, float(score), programme, noise, spread_db)
+
+
+def _floor_slope(band_hz: np.ndarray, weight: np.ndarray, psd: np.ndarray) -> float | None:
+    """Slope (dB per octave) of the trusted floor above 200 Hz; None with fewer than 3 trusted bands."""
+    sel = (weight > 0.5) & (band_hz >= 200)
+    if sel.sum() < 3:
+        return None
+    return float(np.polyfit(np.log2(band_hz[sel]), 10 * np.log10(psd[sel]), 1)[0])
 
 
 def _snr(total: float, noise: float) -> float:
@@ -229,11 +263,9 @@ def colour(est: NoiseEstimate) -> tuple[str, float]:
     """(name, slope in dB per octave of the PSD) of the trusted floor above 200 Hz:
     white (flat), pink (-3), brown (-6, or noise only below the first band), blue (rising, as
     tape hiss does); "unknown" with too few trusted bands to tell."""
-    sel = (est.weight > 0.5) & (est.band_hz >= 200)
-    if sel.sum() < 3:
+    slope = _floor_slope(est.band_hz, est.weight, est.noise_psd)
+    if slope is None:
         return ("brown" if est.low_power > 0 else "unknown"), 0.0
-    x, y = np.log2(est.band_hz[sel]), 10 * np.log10(est.noise_psd[sel])
-    slope = float(np.polyfit(x, y, 1)[0])
     name = "blue" if slope > 1.5 else "white" if slope > -1.5 else "pink" if slope > -4.5 else "brown"
     return name, slope
 
