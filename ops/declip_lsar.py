@@ -122,11 +122,14 @@ def _band(pos: np.ndarray, kid: np.ndarray, ra: np.ndarray, bw: int) -> np.ndarr
     p = ra.shape[1] - 1
     bw = min(bw, pos.size - 1)
     d = np.zeros((bw + 1, pos.size))
+    flat, row = ra.ravel(), kid * (p + 1)  # one flat gather per diagonal (2-D fancy indexing is slower)
     for k in range(bw + 1):
-        lag = pos[k:] - pos[: pos.size - k]
-        near = (lag <= p) & (kid[k:] == kid[: pos.size - k])
-        lag = np.minimum(lag, p)
-        d[k, : pos.size - k] = np.where(near, ra[kid[: pos.size - k], lag], 0.0)
+        n = pos.size - k
+        lag = pos[k:] - pos[:n]
+        near = (lag <= p) & (kid[k:] == kid[:n])
+        np.minimum(lag, p, out=lag)
+        lag += row[:n]
+        d[k, :n] = np.where(near, flat.take(lag), 0.0)
     return d
 
 
