@@ -91,7 +91,7 @@ def bench_profiles(args, work: Path) -> dict:
     typical = degraded(clean, rate, TYPICAL_KINDS, seed=5)
     folder = work / "profile"
     src = write(folder / "in" / "typical.flac", typical, rate)
-    detection = Policy.load().data.get("detection")
+    detection = Policy.load().detection(rate)
     root, item = catalog_item(src)
     policy = forced_policy(folder)
     out = {"rate": rate, "channels": ch, "seconds": args.profile_seconds,

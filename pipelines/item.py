@@ -254,12 +254,17 @@ def restored_blocks(blocks: Iterator[np.ndarray], chain: Chain, sample_rate: int
     Each step still sees, in the middle of its window, what it would see on the whole file.
     """
     for step in chain.steps:
-        keep = max(block, int(round(_BLOCKS_PER_CONTEXT * step.context_s * sample_rate)))
+        keep = int(round(step_block_s(step.context_s, block / sample_rate) * sample_rate))
         blocks = _step_blocks(blocks, RESTORERS[step.op].fn, step.params, step.context_s, sample_rate, keep, block)
     return blocks
 
 
 _BLOCKS_PER_CONTEXT = 2.5  # a window then reads at most 1.8x what it keeps
+
+
+def step_block_s(context_s: float, block_s: float) -> float:
+    """Seconds a step keeps per window: the stream's block, or 2.5x the step's context if longer."""
+    return max(block_s, _BLOCKS_PER_CONTEXT * context_s)
 
 
 def _step_blocks(blocks, fn, params, context_s: float, sample_rate: int, keep: int, block: int) -> Iterator[np.ndarray]:
