@@ -2,8 +2,8 @@
 
 Per kind the policy's `[detection]` table says whose score decides: "dsp", "model", the "mean" of
 the two, or "either" (the higher: each witness sees what the other cannot), chosen per kind on the
-validation split: whichever detects better there (`make bench-detection`). The DSP finding always supplies the severity, regions and restorer parameters;
-fusion only moves its score.
+validation split: whichever detects better there (`make bench-detection`). The DSP finding always
+supplies the severity, regions and restorer parameters; fusion only moves its score.
 
 A person is asked only where the model's word counts: the two witnesses contradicting each other on
 a kind whose rule involves the model, and audio the tagger finds unlike its training data when that

@@ -53,7 +53,7 @@ def release_free_heap() -> None:
 
 def bound_heap(margin_mb: float = MARGIN_MB) -> None:
     """Trim the heap when the process has grown `margin_mb` above the live size the last trim
-    found; called between blocks and steps, where no large array is alive."""
+    found; called between blocks and between steps, when only the stream's buffers are alive."""
     if _LIBC is None:
         return
     resident = _resident()
