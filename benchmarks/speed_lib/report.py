@@ -86,7 +86,7 @@ def notes(section: dict) -> list[str]:
     if rest:
         out.append("Restorers run window by window with context: on a long file each kept second costs "
                    + ", ".join(f"{n} {r['reread']:.2f}x" for n, r in rest.items())
-                   + f" seconds of processing (10 s blocks, or 2.5x the context where that is longer; context either side), included in the figures above "
+                   + f" seconds of processing (10 s blocks, context either side), included in the figures above "
                      f"(less on a {section['seconds']:g} s clip, whose first and last blocks have context on one side).")
     for r in rows:
         if r["group"] == "pipeline" and r["name"].startswith("process_item") and r["rate"] == TARGET_RATE:

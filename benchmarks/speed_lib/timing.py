@@ -93,22 +93,18 @@ def time_format(files: dict[str, Path], audio: dict[str, np.ndarray], rate: int,
         c, w, _ = cpu_best(lambda make=make: feed(make(), audio["typical"], block), repeats)
         rows.append(row(name, "analysis part", seconds, c, w, fc))
 
-    # imported here, not at the top: the A/B section runs this module against older commits' code
-    from acetate.pipelines.item import step_block_s
-
     for name, r in RESTORERS.items():
         kind = r.fixes
         x = audio.get(kind, audio["typical"])
         finding = findings.get(kind)
         try:
             params = dict(r.params_from(finding, rate)) if finding is not None else {}
-            keep_s = step_block_s(r.context_s, block_s)  # as the pipeline's restore stage cuts it
-            c, w, _ = cpu_best(lambda r=r, x=x, params=params, keep_s=keep_s: apply_windowed(
-                r.fn, x, rate, block_s=keep_s, context_s=r.context_s, **params), repeats)
+            c, w, _ = cpu_best(lambda r=r, x=x, params=params: apply_windowed(
+                r.fn, x, rate, block_s=block_s, context_s=r.context_s, **params), repeats)
         except Exception as exc:  # a restorer that cannot run on this finding: say so, not a figure
             rows.append(row(name, "restorer", seconds, 0.0, 0.0, fc, error=f"{type(exc).__name__}: {exc}"))
             continue
-        reread = (keep_s + 2 * r.context_s) / keep_s  # audio processed per second kept, long file
+        reread = (block_s + 2 * r.context_s) / block_s  # audio processed per second kept, long file
         rows.append(row(name, "restorer", seconds, c, w, fc, model=r.model, context_s=r.context_s,
                         reread=reread, score=float(finding.score) if finding is not None else None))
 
