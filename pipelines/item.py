@@ -6,6 +6,7 @@ DoFns and the local loop all call this, so their records are the same.
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import time
@@ -249,20 +250,32 @@ def restored_blocks(blocks: Iterator[np.ndarray], chain: Chain, sample_rate: int
 
     A step re-reads only the context it needs (dehum's 8 s, declick's 72 ms), not the whole chain's:
     running every step over block + 2 x (sum of contexts) cost 3.3x the audio on the typical route.
-    Each step still sees, in the middle of its window, what it would see on the whole file. (Longer
-    windows for dehum, 20 s kept of 36 s read, were 1.07x faster but took 3 h of 44.1 kHz stereo
-    from 949 to 1004 MB peak RSS.)
+    Each step still sees, in the middle of its window, what it would see on the whole file.
+    A step with a long context keeps up to 2.5 times it per window (dehum: 20 s of a 36 s window, not
+    10 of 26), as far as the window stays within `_WINDOW_SAMPLES`: so in mono, not in stereo at
+    44.1 kHz and above, where the longer windows took 3 h of 44.1 kHz stereo from 949 to 1004 MB.
     """
+    first = next(blocks, None)
+    if first is None:
+        return iter(())
+    blocks = itertools.chain([first], blocks)
     for step in chain.steps:
-        blocks = _step_blocks(blocks, RESTORERS[step.op].fn, step.params, step.context_s, sample_rate, block)
+        ctx = int(round(step.context_s * sample_rate))
+        keep = max(block, min(int(round(_KEEP_PER_CONTEXT * ctx)), _WINDOW_SAMPLES // first.shape[0] - 2 * ctx))
+        blocks = _step_blocks(blocks, RESTORERS[step.op].fn, step.params, ctx, sample_rate, keep, block)
     return blocks
 
 
-def _step_blocks(blocks, fn, params, context_s: float, sample_rate: int, block: int) -> Iterator[np.ndarray]:
-    for win in stream_windows(blocks, block, int(round(context_s * sample_rate))):
+_KEEP_PER_CONTEXT = 2.5  # a window then reads at most 1.8x what it keeps
+_WINDOW_SAMPLES = 2 * (441_000 + 2 * 352_800)  # frames x channels: 10 s with 8 s either side, 44.1 kHz stereo
+
+
+def _step_blocks(blocks, fn, params, ctx: int, sample_rate: int, keep: int, block: int) -> Iterator[np.ndarray]:
+    for win in stream_windows(blocks, keep, ctx):
         out = np.asarray(fn(win.audio, sample_rate, **params), dtype=np.float32)[:, win.keep]
         bound_heap()
-        yield out
+        for start in range(0, out.shape[1], block):
+            yield out[:, start : start + block]
 
 
 # Kinds whose measure after restoration is taken again only when the chain acts on the kind or
