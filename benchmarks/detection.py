@@ -5,8 +5,8 @@ rules are chosen on.
 
 Builds a degraded archive from a corpus split (as the quality benchmark does, one seed per severity),
 runs analysis on every file (the DSP detectors, the content analyzer, the learned tagger), and
-scores each kind three ways: the DSP detector alone, the tagger alone, and their mean, each
-deciding at 0.5. Per kind: precision, recall, F1, false-positive rate on clean files; content
+scores each kind by every fusion rule the policy knows (the DSP detector alone, the tagger alone,
+their mean, the higher of the two), each deciding at 0.5. Per kind: precision, recall, F1, false-positive rate on clean files; content
 accuracy (speech vs music) of both classifiers; for bandwidth also a table by severity and rate
 set (its DSP detector is blind to gentle low-passes at 16 kHz and to band loss under hiss). The
 rule with the best F1 on the validation split (ties: DSP, whose severity and regions the
@@ -31,7 +31,9 @@ sys.path.insert(0, str(HERE))
 
 from quality_lib.testset import KINDS, build_testset  # noqa: E402
 
-RULES = ("dsp", "model", "mean", "either")
+from acetate.pipelines.fusion import FUSIONS, fused_score  # noqa: E402
+
+RULES = FUSIONS
 
 
 def analyse(job: tuple[str, str]) -> dict:
@@ -70,9 +72,7 @@ def score(rows: list[dict], kind: str, rule: str) -> dict | None:
             return d
         if rule == "model":
             return m
-        if d is None or m is None:
-            return None
-        return max(d, m) if rule == "either" else 0.5 * (d + m)
+        return None if d is None or m is None else fused_score(rule, d, m)
 
     if any(s(r) is None for r in rows):
         return None

@@ -24,7 +24,8 @@ _DISAGREE = 0.7  # e.g. one witness sure it is there (>= 0.85), the other sure i
 _OOD_SHARE = 0.5  # share of analysed patches beyond the training data's 99.5th percentile
 
 
-def _fused(rule: str, dsp: float, model: float) -> float:
+def fused_score(rule: str, dsp: float, model: float) -> float:
+    """The score `rule` makes of the two witnesses' (in [0, 1]); the detection benchmark uses it too."""
     if rule not in FUSIONS:
         raise ValueError(f"detection rule is {rule!r}; expected one of {FUSIONS}")
     score = {"model": model, "mean": 0.5 * (dsp + model), "either": max(dsp, model)}.get(rule, dsp)
@@ -49,10 +50,10 @@ def fuse_findings(findings: Mapping[str, Finding], tagger, rules: Mapping[str, s
     for kind, finding in findings.items():
         rule = rules.get(kind, "dsp")
         if kind not in tagger.kinds or rule == "dsp":
-            _fused(rule, 0.0, 0.0)  # still refuse an unknown rule name
+            fused_score(rule, 0.0, 0.0)  # still refuse an unknown rule name
             continue
         model = tagger.kind_score(kind)
-        score = _fused(rule, finding.score, model)
+        score = fused_score(rule, finding.score, model)
         threshold = (thresholds or {}).get(kind, 0.5)
         if ood:
             if (score >= threshold) != (finding.score >= threshold):

@@ -255,6 +255,7 @@ def restored_blocks(blocks: Iterator[np.ndarray], chain: Chain, sample_rate: int
     10 of 26), as far as the window stays within `_WINDOW_SAMPLES`: so in mono, not in stereo at
     44.1 kHz and above, where the longer windows took 3 h of 44.1 kHz stereo from 949 to 1004 MB.
     """
+    blocks = iter(blocks)
     first = next(blocks, None)
     if first is None:
         return iter(())
