@@ -18,9 +18,10 @@ and ran at 4-20x real time at 44.1 kHz. Here:
    autocorrelation of the group's prediction-error filter. R_uu couples unknowns of a piece
    only, at most p apart: it is banded and positive definite, and pieces of similar bandwidth
    are solved together by one banded Cholesky, O(unknowns x bandwidth^2) (`_solve`);
-3. bounds by an active set, a few rounds: a sample the solution leaves on the wrong side of its
-   clip level is fixed at the level and the pieces holding one re-solved (the true signal went
-   past the level).
+3. bounds: the solution is clipped to the bounds, after (where `rounds` > 1) an active set: a
+   sample the solution leaves on the wrong side of its clip level is fixed at the level and the
+   pieces holding one re-solved (the true signal went past the level). Whether that helps depends
+   on the order: see `clipping.bound_rounds`.
 Every decision (pieces, groups, the windows' grid) depends only on the signal near it, so a
 signal cut into windows with enough context (`chunked.apply_windowed`) gives the same samples
 as the whole signal.
@@ -43,7 +44,6 @@ from ._util import single_thread_blas
 
 _BATCH = 128  # chunks whose window products are formed together (bounds the memory)
 _CHUNK = 256  # samples of window starts whose products are formed in one stacked product
-_ROUNDS = 4  # active-set rounds
 _MAX_CONTEXT = 1.5  # a long piece's model reads up to 1.5 x context each side (max(context, its unknowns))
 _PIECE_SPAN = 16  # long clusters are cut into pieces at gaps 16 x order from wider ones
 _LOADING = 1e-5  # diagonal loading of the model fit, relative to the signal power (as ar.ar_fit)
@@ -231,11 +231,12 @@ def _groups(cs: np.ndarray, ce: np.ndarray, group: int, reach: int) -> np.ndarra
 
 
 def lsar_declip(x: np.ndarray, missing: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                order: int, context: int, hop: int, group: int, reach: int) -> np.ndarray:
+                order: int, context: int, hop: int, group: int, reach: int, rounds: int = 2) -> np.ndarray:
     """x (frames,) with its `missing` samples re-estimated within [lower, upper] (frames,) each;
     float64 copy. Pieces less than `group` samples apart share a model (groups within ~2 x
     reach), fitted on max(context, the largest piece's unknowns) samples each side (at most
-    1.5 x context), on every hop-th window; all missing samples are solved together."""
+    1.5 x context), on every hop-th window; all missing samples are solved together, in
+    `rounds` solves of the active set (1: one solve, clipped to the bounds)."""
     x = np.asarray(x, dtype=np.float64)
     out = x.copy()
     if not missing.any():
@@ -279,7 +280,7 @@ def lsar_declip(x: np.ndarray, missing: np.ndarray, lower: np.ndarray, upper: np
         lo, hi = lower[pos], upper[pos]
         fixed = np.zeros(pos.size, dtype=bool)
         value = _solve(pos, kid, ra, rhs, fixed, np.zeros(pos.size), cbw, np.ones(pos.size, dtype=bool))
-        for _ in range(_ROUNDS - 1):
+        for _ in range(rounds - 1):
             wrong = ~fixed & ((value < lo) | (value > hi))
             if not wrong.any():
                 break

@@ -62,3 +62,20 @@ def test_long_clusters_are_cut_and_windowed_processing_still_matches_the_whole_f
     rms = np.sqrt(np.mean(y.astype(np.float64) ** 2))
     assert 20 * np.log10(np.abs(windowed - whole).max() / rms + 1e-300) < -60.0
     assert si_sdr(x, whole) > si_sdr(x, y)
+
+
+def test_one_solve_at_high_rates_keeps_every_restored_sample_past_its_level():
+    # at 44.1 kHz declip solves once and clips to the bounds (clipping.bound_rounds); the active set
+    # (2 solves) gives other samples, and both keep each restored sample at or beyond its clip level
+    x, y, params = _clipped_music(0.3)
+    hi = params["positive"][0]
+    up = y[0] >= hi - 1e-6
+    one = declip(y, SR, **params)
+    assert np.all(one[0][up] >= hi - 1e-6)
+    missing = up | (y[0] <= params["negative"][0] + 1e-6)
+    lower = np.where(up, hi, -np.inf)
+    upper = np.where(y[0] <= params["negative"][0] + 1e-6, params["negative"][0], np.inf)
+    two = declip_lsar.lsar_declip(y[0].astype(np.float64), missing, lower, upper, default_order(SR), 706, 10, 353,
+                                  4410, rounds=2)
+    assert np.all(two[up] >= hi - 1e-6)
+    assert np.abs(two - one[0]).max() > 1e-3
