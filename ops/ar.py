@@ -222,7 +222,8 @@ def _fill_run(x: np.ndarray, missing: np.ndarray, out: np.ndarray, s: int, e: in
 
 
 def burg_interpolate(x: np.ndarray, missing: np.ndarray, *, context: int, min_order: int = 16,
-                     per_sample: float = 3.0, max_order: int = 200) -> np.ndarray:
+                     per_sample: float = 3.0, max_order: int = 200, only: np.ndarray | None = None,
+                     base: np.ndarray | None = None) -> np.ndarray:
     """Least-squares AR interpolation of each run of missing samples, with a Burg model per run.
 
     x: (frames,) float; missing: (frames,) bool. Returns a float64 copy with the runs filled. Each
@@ -232,12 +233,18 @@ def burg_interpolate(x: np.ndarray, missing: np.ndarray, *, context: int, min_or
     signal processed in windows gives the same result. A longer gap needs a higher order to carry
     the signal's periodicities across it; Burg keeps a high order stable on short data. The runs'
     models are fitted together (`burg_batch`), as they depend on x only, not on each other's fill.
+    only: (frames,) bool; where given, only the runs holding one of its samples are solved, the
+    rest of the output taken from base (default x), e.g. an earlier fill of the other runs.
     Reference: Godsill & Rayner (1998), ch. 5; Janssen, Veldhuis & Vries, IEEE Trans. ASSP 34 (1986).
     """
     x = np.asarray(x, dtype=np.float64)
     missing = np.asarray(missing, dtype=bool)
-    out = x.copy()
+    out = x.copy() if base is None else np.array(base, dtype=np.float64)
     starts, ends = _runs(missing)
+    if only is not None:
+        inside = np.concatenate([[0], np.cumsum(np.asarray(only, dtype=np.int64))])
+        hit = inside[ends] - inside[starts] > 0
+        starts, ends = starts[hit], ends[hit]
     jobs = []
     for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
         lo, hi = max(0, s - context), min(x.size, e + context)
