@@ -46,6 +46,8 @@ that reference's edge), so it is not done. The corpus holds no such files.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -270,12 +272,20 @@ class BandwidthDetector:
 
     def __init__(self, sample_rate: int, channels: int) -> None:
         self.sample_rate, self.channels = sample_rate, channels
-        self._noise = NoiseDetector(sample_rate, channels)
-        self.floor = self._noise.floor
+        self.floor = SpectralFloor(sample_rate, channels)  # the noise detector's, when shared
+        self._owns_floor = True
         self._done: tuple[int, Finding] | None = None
 
+    def share(self, peers: Mapping[str, Any]) -> None:
+        """Read the noise detector's floor instead of keeping a second one over the same blocks
+        (the same SpectralFloor, so the same figures; it was a tenth of analysis' time)."""
+        noise = peers.get("noise")
+        if isinstance(noise, NoiseDetector) and noise.floor.samples == 0 and self.floor.samples == 0:
+            self.floor, self._owns_floor = noise.floor, False
+
     def update(self, block: np.ndarray) -> None:
-        self.floor.update(block)
+        if self._owns_floor:
+            self.floor.update(block)
 
     def finish(self) -> Finding:
         if self._done is not None and self._done[0] == self.floor.samples:

@@ -22,7 +22,7 @@ from .clipping import ClippingDetector
 from .dc import DcOffsetDetector
 from .hum import HumDetector
 from .noise import NoiseDetector
-from .registry import DETECTORS, load_all
+from .registry import DETECTORS, link_detectors, load_all
 
 HUM_FLOOR_DB = -120.0  # hum_db when no hum is found
 
@@ -213,6 +213,7 @@ class Measurer:
         makers |= {k: DETECTORS[k] for k in SEVERITY_MEASURES.values() if k in DETECTORS}
         self._skip = frozenset(skip)
         self._det = {k: shared.get(k) or make(sample_rate, channels) for k, make in makers.items() if k not in skip}
+        link_detectors(d for d in self._det.values() if d not in shared.values())
         self._loud = Loudness(sample_rate, channels)
         self._tp = TruePeak(sample_rate, channels)
         self._fed = [p for p in self._det.values() if p not in shared.values()]

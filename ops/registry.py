@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,7 +18,11 @@ from .findings import Finding
 
 
 class Detector(Protocol):
-    """A streaming accumulator: fed (channels, frames) float32 blocks in order, then asked once."""
+    """A streaming accumulator: fed (channels, frames) float32 blocks in order, then asked once.
+
+    It may also define share(peers: {kind: detector}), called once before the first block by
+    `link_detectors`, to read a peer's state instead of computing it again (bandwidth reads the
+    noise detector's spectral floor)."""
 
     kind: str
     version: str
@@ -63,6 +67,15 @@ def register_detector(cls: type) -> type:
         raise ValueError(f"two detectors for {cls.kind!r}")
     DETECTORS[cls.kind] = cls
     return cls
+
+
+def link_detectors(detectors: Iterable[Any]) -> None:
+    """Let each detector that can read a peer's state (`share`) do so; call before the first block."""
+    detectors = list(detectors)
+    peers = {d.kind: d for d in detectors}
+    for d in detectors:
+        if hasattr(d, "share"):
+            d.share(peers)
 
 
 def register_restorer(restorer: Restorer) -> Restorer:

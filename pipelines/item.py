@@ -25,7 +25,7 @@ from acetate.models.tagger import tagger_analyzer
 from acetate.ops.content import ContentAnalyzer
 from acetate.ops.findings import Finding
 from acetate.ops.measures import HUM_FLOOR_DB, Measurer
-from acetate.ops.registry import DETECTORS, RESTORERS
+from acetate.ops.registry import DETECTORS, RESTORERS, link_detectors
 
 from .audio_io import (
     AtomicAudioWriter,
@@ -77,6 +77,7 @@ def analyze(blocks, sample_rate: int, channels: int, detection: Mapping[str, str
     (thresholds: the policy's per kind, to tell when unfamiliar audio changes a decision)."""
     load_all()
     detectors = [cls(sample_rate, channels) for cls in DETECTORS.values()]
+    link_detectors(detectors)  # e.g. bandwidth reads the noise detector's spectral floor
     content = ContentAnalyzer(sample_rate, channels)
     tagger = tagger_analyzer(sample_rate, channels)
     measurer = Measurer(sample_rate, channels, shared={d.kind: d for d in detectors})

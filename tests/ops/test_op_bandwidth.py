@@ -9,6 +9,8 @@ from scipy import signal
 
 from acetate.ops import degrade
 from acetate.ops.bandwidth import BandwidthDetector
+from acetate.ops.noise import NoiseDetector
+from acetate.ops.registry import link_detectors
 
 CLIPS = ("speech-16k-mono", "music-16k-mono", "speech-44k-stereo", "music-48k-stereo")
 
@@ -29,6 +31,22 @@ def test_a_gentle_lowpass_on_speech_is_reported_near_its_cutoff():
     y, _ = degrade.limit_bandwidth(x, sr, 6000.0, "lowpass")
     f = feed(BandwidthDetector(sr, 2), y)
     assert f.params["shape"] in ("lowpass", "bandpass") and f.severity == pytest.approx(6000.0, rel=0.10)
+
+
+def test_reading_the_noise_detectors_floor_gives_the_same_findings():
+    # linked as analysis links them, bandwidth keeps no floor of its own and both findings are unchanged
+    x, sr = read_fixture("speech-44k-stereo")
+    y, _ = degrade.limit_bandwidth(x, sr, 5000.0, "mp3")
+    alone = feed(NoiseDetector(sr, 2), y), feed(BandwidthDetector(sr, 2), y)
+    noise, bandwidth = NoiseDetector(sr, 2), BandwidthDetector(sr, 2)
+    link_detectors([noise, bandwidth])
+    assert bandwidth.floor is noise.floor
+    for start in range(0, y.shape[1], 44100):
+        noise.update(y[:, start:start + 44100])
+        bandwidth.update(y[:, start:start + 44100])
+    assert noise.floor.samples == y.shape[1]  # fed once, not twice
+    assert (noise.finish(), bandwidth.finish()) == alone
+    assert alone[1].score >= 0.5
 
 
 def test_block_size_does_not_change_the_cutoff():
