@@ -3,7 +3,10 @@
 A click is an additive impulse of a fraction of a millisecond to a few milliseconds that the
 signal's own dynamics cannot produce: an outlier of the residual of an autoregressive model fitted
 around it (`_click_find`). Crackle is the same damage, dense and small, and goes the same way.
-Repair re-estimates the flagged samples by least-squares AR interpolation (Burg model per gap).
+What makes a file clicky is decided at its end, against its peak (`_click_find.evidence`):
+integer overflow wraps are counted apart (damage of the digital chain, for the record), and
+impulses far under the programme's level count only when dense (crackle), not as a clean voice's
+occasional glitch. Repair re-estimates the flagged samples by least-squares AR interpolation (Burg model per gap).
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ CLICK_T = 1.0  # the test statistic at which a candidate is a click (see _click_
 _MODEL_S = 4.0  # signal the whitening model is estimated from (the first seconds that have power)
 _MAX_WAIT_S = 30.0  # after this much silence, a first-difference model stands in
 _TOP = 8  # strongest candidates kept for the score
+_PENDING_MIN = 0.3  # candidates weaker than this never reach the score's range (score < 0.01)
+_MAX_PENDING = 20000  # candidates waiting for the file's peak; beyond, the oldest are decided with the peak so far
+DENSE_PER_MIN = 24.0  # impulses under the level floor are clicks too when this many a minute come:
+# crackle (hundreds to thousands of small clicks a minute), not a clean voice's few glitches
 _MERGE_S = 0.002  # the same click in several channels counts once
 _MAX_REGIONS = 2000
 _REGION_MERGE_S = 0.005
@@ -49,14 +56,17 @@ def score_from(strengths: np.ndarray, threshold: float = CLICK_T) -> float:
 @register_detector
 class ClicksDetector:
     """AR-residual click detection, streaming (memory: a few seconds of signal while the whitening
-    model is estimated, then CONTEXT_S of signal, the strongest statistics and capped regions).
+    model is estimated, then CONTEXT_S of signal, the strongest statistics and capped regions,
+    and up to _MAX_PENDING candidates waiting for the file's peak, which `cf.evidence` needs).
 
     severity = clicks per minute (a click in several channels counts once).
-    params: `models` (per-channel whitening model the restorer reuses), `threshold`, `count`.
+    params: `models` (per-channel whitening model the restorer reuses), `threshold`, `count`,
+    `wraps` (integer overflow wraps found, per channel; not counted as clicks, see `cf.evidence`),
+    `quiet` (impulses under the level floor; counted as clicks only at DENSE_PER_MIN or more).
     """
 
     kind = "clicks"
-    version = "1"
+    version = "2"
 
     def __init__(self, sample_rate: int, channels: int) -> None:
         self.sr, self.channels = sample_rate, channels
@@ -71,6 +81,11 @@ class ClicksDetector:
         self._count = 0
         self._last_end = -np.inf  # last counted click's end (s), to merge across channels and chunks
         self._regions = CappedSpans(_MAX_REGIONS, _REGION_MERGE_S)
+        self._peak = 0.0
+        self._pending: list[np.ndarray] = []  # rows (start, end, strength, amplitude, cross_side, cross_jump)
+        self._n_pending = 0
+        self._wraps = 0
+        self._quiet = _Tally()  # impulses under the level floor, kept apart until the rate is known
 
     def update(self, block: np.ndarray) -> None:
         x = as_block(block, self.channels)
@@ -78,6 +93,7 @@ class ClicksDetector:
             return
         self._buf = np.concatenate([self._buf, x], axis=1)
         self._end += x.shape[1]
+        self._peak = max(self._peak, float(np.max(np.abs(x))))
         if self._models is None and not self._estimate(final=False):
             return
         self._process(self._end - self._ctx)
@@ -113,15 +129,33 @@ class ClicksDetector:
         self._buf_start = keep
 
     def _record(self, found: list[cf.Clicks]) -> None:
-        strengths = np.concatenate([f.strength for f in found])
-        if strengths.size == 0:
+        """Queue this stretch's candidates (time order); what counts waits for the file's peak."""
+        rows = np.concatenate([np.stack([f.start, f.end, f.strength, f.amplitude, f.cross_side,
+                                         f.cross_jump], axis=1) for f in found])
+        rows = rows[rows[:, 2] > _PENDING_MIN]
+        if rows.size == 0:
             return
-        self._top = np.sort(np.concatenate([self._top, strengths]))[-_TOP:]
-        starts = np.concatenate([f.start[f.strength > CLICK_T] for f in found])
-        ends = np.concatenate([f.end[f.strength > CLICK_T] for f in found])
-        order = np.argsort(starts, kind="stable")
-        for s, e in zip(((starts[order] + self._buf_start) / self.sr).tolist(),
-                        ((ends[order] + self._buf_start) / self.sr).tolist(), strict=True):
+        rows = rows[np.argsort(rows[:, 0], kind="stable")]
+        rows[:, :2] += self._buf_start
+        self._pending.append(rows)
+        self._n_pending += rows.shape[0]
+        if self._n_pending > _MAX_PENDING:
+            self._decide()
+
+    def _decide(self) -> None:
+        """Score, count and regions from the queued candidates, with the peak seen so far."""
+        if not self._pending:
+            return
+        rows = np.concatenate(self._pending)
+        self._pending, self._n_pending = [], 0
+        z = rows[:, 0].astype(np.int64)
+        found = cf.Clicks(z, rows[:, 1].astype(np.int64), z, rows[:, 2], rows[:, 3], rows[:, 4], rows[:, 5])
+        strength, wrap, quiet = cf.evidence(found, self._peak, self.sr)
+        self._wraps += int(np.count_nonzero(wrap & (rows[:, 2] > CLICK_T)))
+        self._top = np.sort(np.concatenate([self._top, strength]))[-_TOP:]
+        self._quiet.add(rows[quiet, :2] / self.sr, rows[quiet, 2])
+        yes = strength > CLICK_T
+        for s, e in zip((rows[yes, 0] / self.sr).tolist(), (rows[yes, 1] / self.sr).tolist(), strict=True):
             if s - self._last_end >= _MERGE_S:
                 self._count += 1
             self._last_end = max(self._last_end, e)
@@ -129,14 +163,43 @@ class ClicksDetector:
 
     def finish(self) -> Finding:
         if self._end == 0:
-            return Finding(self.kind, 0.0, 0.0, "1/min", params={"models": [], "threshold": CLICK_T, "count": 0})
+            return Finding(self.kind, 0.0, 0.0, "1/min", params={"models": [], "threshold": CLICK_T, "count": 0, "wraps": 0,
+                                                                    "quiet": 0})
         if self._models is None:
             self._estimate(final=True)
         self._process(self._end)
+        self._decide()
         minutes = self._end / self.sr / 60.0
+        if self._quiet.count >= DENSE_PER_MIN * minutes:  # crackle: the small ones count as well
+            self._top = np.sort(np.concatenate([self._top, self._quiet.top]))[-_TOP:]
+            self._count += self._quiet.count
+            merged = CappedSpans(_MAX_REGIONS, _REGION_MERGE_S)  # spans go in in time order
+            for s, e in sorted(self._regions.as_tuple() + self._quiet.regions.as_tuple()):
+                merged.add(s, e)
+            self._regions = merged
         return Finding(self.kind, score_from(self._top), self._count / minutes, "1/min",
                        regions=self._regions.as_tuple(),
-                       params={"models": self._models, "threshold": CLICK_T, "count": self._count})
+                       params={"models": self._models, "threshold": CLICK_T, "count": self._count,
+                               "wraps": self._wraps, "quiet": self._quiet.count})
+
+
+class _Tally:
+    """Impulses under the level floor (`cf.evidence`): their count (a click in several channels
+    once), strongest statistics and capped regions, added to the finding when they are dense."""
+
+    def __init__(self) -> None:
+        self.count, self.top, self._last_end = 0, np.zeros(0), -np.inf
+        self.regions = CappedSpans(_MAX_REGIONS, _REGION_MERGE_S)
+
+    def add(self, rows: np.ndarray, strength: np.ndarray) -> None:
+        """rows: (start_s, end_s) in time order; strength: their statistics."""
+        self.top = np.sort(np.concatenate([self.top, strength]))[-_TOP:]
+        yes = strength > CLICK_T
+        for s, e in zip(rows[yes, 0].tolist(), rows[yes, 1].tolist(), strict=True):
+            if s - self._last_end >= _MERGE_S:
+                self.count += 1
+            self._last_end = max(self._last_end, e)
+            self.regions.add(s, e)
 
 
 def declick(audio: np.ndarray, sample_rate: int, *, models: list[list[float]],
