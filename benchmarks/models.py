@@ -83,8 +83,9 @@ def main() -> None:
             if "bwe" in installed:
                 from acetate.models.extend_bandwidth import extend_bandwidth
 
-                rtf = _rtf(lambda a, p=precision, r=rate: extend_bandwidth(a, r, cutoff_hz=5000.0, precision=p),
-                           audio, rate)
+                # the network on every frame (refine=False: on a full-band clip the cut-off check would return early)
+                rtf = _rtf(lambda a, p=precision, r=rate: extend_bandwidth(a, r, cutoff_hz=5000.0, precision=p,
+                                                                           refine=False), audio, rate)
                 rows.append({"model": "bwe", "rate": rate, "channels": ch, "precision": precision, "x_realtime": rtf})
         if "tagger" in installed:
             from acetate.models.tagger import TaggerAnalyzer

@@ -37,22 +37,35 @@ from .tcn import tcn
 FLOOR = 1e-10  # the log-spectral distance's power floor (benchmarks/quality_lib/metrics.py)
 _SILENT = -13.0  # lowest predicted log10 level: 30 dB below the floor, i.e. nothing emitted
 _LOUD = -1.0  # highest: a full-scale sine's bin is -6 dB (log10 0.25); this is 4 dB below it
+WIDE_RATE_HZ = 32000  # from here up a file takes the config's wide_* calibration
 
 
 @dataclass(frozen=True)
 class BweConfig:
     """Network sizes, and the inference calibration chosen on validation after training
     (train_bwe.calibrate): `offset_db` added to every predicted band level, then `gate_db`: a band
-    predicted at most that far above the LSD's floor is not emitted at all (None: no gate)."""
+    predicted at most that far above the LSD's floor is not emitted at all (None: no gate). The
+    calibration depends only on what inference sees, the rate: `offset_db`/`gate_db` apply below
+    WIDE_RATE_HZ (16 kHz files, whose band above a 4.5-7 kHz cut-off is narrow), `wide_offset_db`/
+    `wide_gate_db` at WIDE_RATE_HZ and above (44.1/48 kHz); None there: the narrow-rate setting."""
 
     bands: int = 48
     channels: int = 96
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 1, 2, 4, 8, 16)
+    norm: str = "frame"  # "frame": LayerNorm over channels per frame; "batch": the TCN's BatchNorm (version 3)
     offset_db: float = 0.0
     gate_db: float | None = None
+    wide_offset_db: float | None = None
+    wide_gate_db: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def calibration(self, sample_rate: int) -> tuple[float, float | None]:
+        """(offset_db, gate_db) for a file at sample_rate."""
+        if sample_rate >= WIDE_RATE_HZ and self.wide_offset_db is not None:
+            return self.wide_offset_db, self.wide_gate_db
+        return self.offset_db, self.gate_db
 
 
 def band_centres(bands: int) -> torch.Tensor:
@@ -69,12 +82,30 @@ def power_scale(sample_rate: int) -> float:
     return float((h**2).sum() / h.sum() ** 2 / (w**2).sum())
 
 
+class FrameNorm(nn.Module):
+    """LayerNorm over the channels of each frame, (B, C, T) -> (B, C, T). Replaces the TCN's BatchNorm:
+    a training batch holds one rate and one band limit, so batch statistics normalised the rate and
+    the cut-off masks away in training but not at inference (one mixed set of running statistics),
+    which swung the validation LSD by up to 8 dB between checkpoints. Per frame, nothing depends on
+    the batch, the file's length or the window the restorer cuts (Ba et al., "Layer normalization", 2016)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.transpose(1, 2)).transpose(1, 2)
+
+
 class BweNet(nn.Module):
     def __init__(self, cfg: BweConfig = BweConfig()) -> None:
         super().__init__()
         self.cfg = cfg
         self.inp = nn.Conv1d(4 * cfg.bands, cfg.channels, 1)
         self.body = tcn(cfg.channels, cfg.dilations)
+        if cfg.norm == "frame":
+            for block in self.body:
+                block.norm = FrameNorm(cfg.channels)
         self.head = nn.Conv1d(cfg.channels, cfg.bands, 1)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)  # start at the floor, where the loss still has a gradient
@@ -133,7 +164,7 @@ def extend(net: BweNet, audio: torch.Tensor, sample_rate: int, cutoff_hz: float,
     """(B, channels, frames) band-limited at cutoff_hz -> same shape with the band above rebuilt up to
     min(Nyquist, 24 kHz). Differentiable (training runs exactly this); return_levels adds the
     predicted band levels (B, bands, T) (None when there is nothing to rebuild). In eval mode the
-    config's (offset_db, gate_db) apply, or `calibration` when given; in training mode neither."""
+    config's calibration for the rate applies, or `calibration` when given; in training mode none."""
     framing = Framing.for_rate(sample_rate)
     spec = framing.stft(audio)
     grid = to_net_bins(spec)  # (B, C, n, T)
@@ -143,7 +174,7 @@ def extend(net: BweNet, audio: torch.Tensor, sample_rate: int, cutoff_hz: float,
         return (audio, None) if return_levels else audio
     level = band_levels(net, grid, sample_rate, kc)
     if not net.training:
-        level = calibrated(level, *(calibration or (net.cfg.offset_db, net.cfg.gate_db)))
+        level = calibrated(level, *(calibration or net.cfg.calibration(sample_rate)))
     copy = replicate(grid, kc)
     phase = copy / (copy.abs() + 1e-20)  # whitened: unit magnitude, the copy's phase
     # per-bin magnitude so the benchmark's STFT sees the predicted level; log-domain interpolation

@@ -1,7 +1,10 @@
 """Restorer `extend_bandwidth`: the learned bandwidth extension (models/bwe_net.py) as a routed op.
 
 Routed where the bandwidth detector found a cut-off well below the file's Nyquist frequency; the
-detector's severity is that cut-off in Hz.
+detector's severity is that cut-off in Hz. The restorer checks it against the input first
+(models/bwe_cutoff.py): it is only ever raised, to the input's own edge, and where the input shows no
+edge (no steep fall onto a dead top) nothing is rebuilt, since a cut-off below the true edge makes
+the model add a second copy on top of content that is there.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from acetate.ops.chunked import apply_windowed
 from acetate.ops.findings import Finding
 from acetate.ops.registry import Restorer, register_restorer
 
+from .bwe_cutoff import refine_cutoff
 from .bwe_net import BweConfig, BweNet, extend
 from .runtime import device, get_model, model_version
 
@@ -36,12 +40,15 @@ def _run(audio: np.ndarray, sample_rate: int, *, cutoff_hz: float, precision: st
 
 
 def extend_bandwidth(audio: np.ndarray, sample_rate: int, *, cutoff_hz: float,
-                     precision: str = "float32") -> np.ndarray:
-    """Rebuild the band above `cutoff_hz` (up to the Nyquist frequency, at most 24 kHz).
+                     precision: str = "float32", refine: bool = True) -> np.ndarray:
+    """Rebuild the band above `cutoff_hz` (up to the Nyquist frequency, at most 24 kHz), or above the
+    input's own edge where that lies higher (refine=True; no edge in the input: returned unchanged).
 
     audio: (channels, frames) float32. Returns the same shape, time-aligned; below the cut-off the
     signal is unchanged. precision: "float32" (GPU when present) or "int8" (CPU).
     """
+    if refine and audio.shape[1]:
+        cutoff_hz = refine_cutoff(audio, sample_rate, cutoff_hz) or sample_rate
     if audio.shape[1] == 0 or cutoff_hz >= 0.49 * sample_rate:
         return audio.copy()
     if audio.shape[1] <= _PIECE_S * sample_rate:

@@ -9,18 +9,28 @@ the clean target has content up to the Nyquist frequency as real transfers do: t
 learn that there never is anything up there.
 Losses: the benchmark's log-spectral distance on the rebuilt band, computed as the benchmark does it
 (2048-point Hann STFT, hop 512, scipy's 'spectrum' scaling, power floor 1e-10), plus a small
-multi-resolution STFT term; in the last `gan_fraction` of the steps a hinge GAN term with feature
-matching from a 2-D convolutional discriminator on the log spectrogram above 1 kHz. The checkpoint
-kept is the one with the best worst-group margin over the input on validation (speech and music at
-16 kHz and at 44.1/48 kHz, the simulator's moderate band limits, exact cut-off), so the adversarial
-phase is kept only if it does not make that worse.
+multi-resolution STFT term; optionally (gan_weight > 0; off by default: it always made 44.1/48 kHz
+worse) a hinge GAN term with feature matching in the last `gan_fraction` of the steps.
+Stability: validation LSD swung 2.9-8.0 dB between checkpoints of version 3, whose TCN used
+BatchNorm over batches of one rate and one band limit each: in training the batch statistics
+normalised rate and cut-off away, at inference one mixed set of running statistics did not
+(recomputing them as a plain mean over fixed training batches of every rate, as SWA does, made it
+worse: +4.0 dB worst-group margin at step 600). The network now normalises per frame (bwe_net.
+FrameNorm); what is evaluated and kept is an exponential moving average of the weights (from
+`ema_start` of the steps on; Polyak and Juditsky, SIAM J. Control Optim. 30, 1992; BatchNorm
+statistics, for a "batch" config, recomputed on fixed training batches: Izmailov et al., UAI 2018),
+under a cosine learning rate that ends at `lr_final` x the peak. The checkpoint kept has the least validation score:
+the LSD averaged over the four groups (speech and music at 16 and 44.1/48 kHz, the simulator's
+moderate band limits, exact cut-off) plus `penalty` x every group's excess over its input or folding.
 Calibration: the kept weights are then run over every validation clip band-limited as the benchmark
-does it (the simulator's `bandwidth` at "moderate"), and the level offset and gate (BweConfig) with
-the best worst-group margin over input and folding are saved with them.
+does it (the simulator's `bandwidth` at "moderate"), and for each rate class (16 kHz; 44.1/48 kHz:
+what inference knows) the level offset and gate (BweConfig) with the best worst-group margin over
+input and folding are saved with them.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import time
@@ -36,12 +46,12 @@ from torch.nn import functional as F
 from acetate.ops.degrade import degrade
 from acetate.ops.degrade_bandwidth import limit_bandwidth
 
-from .bwe_net import FLOOR, BweConfig, BweNet, band_mask, extend, fold, target_levels
+from .bwe_net import FLOOR, WIDE_RATE_HZ, BweConfig, BweNet, band_mask, extend, fold, target_levels
 from .losses import multi_resolution
 from .train_data import ClipPool, load_clips, random_noise
 from .weights_io import save_weights
 
-VERSION = "3"
+VERSION = "4"
 _KINDS = ("lowpass", "mp3", "am", "78rpm", "telephone")
 _KIND_P = (0.3, 0.3, 0.15, 0.15, 0.1)
 _VAL_KINDS = ("mp3", "am", "78rpm", "lowpass")  # the simulator's "moderate" band limits, 4.5-7 kHz
@@ -56,6 +66,7 @@ class BweSettings:
     batch: int = 8
     seconds: float = 2.0
     lr: float = 1e-3
+    lr_final: float = 0.02  # the cosine schedule's last learning rate, x lr
     seed: int = 20261203
     threads: int = 1
     eval_every: int = 300
@@ -63,8 +74,12 @@ class BweSettings:
     mr_weight: float = 0.05
     level_weight: float = 1.0
     gan_fraction: float = 0.2
-    gan_weight: float = 0.05
-    val_per_group: int = 8
+    gan_weight: float = 0.0
+    ema_decay: float = 0.998
+    ema_start: float = 0.3  # fraction of the steps after which the average starts (before: a copy)
+    bn_batches: int = 24  # fixed training batches the averaged weights' BatchNorm statistics come from
+    penalty: float = 5.0  # selection: x each group's LSD excess over min(input, folding)
+    val_per_group: int = 10
     calibrate: bool = True  # choose the inference (offset_db, gate_db) on validation after training
     out: Path | None = None
 
@@ -174,10 +189,11 @@ def lsd_to(reference_db: np.ndarray, estimate: np.ndarray, sample_rate: int) -> 
     return float(np.mean(np.sqrt(np.mean((reference_db - log_spectrum(estimate, sample_rate)) ** 2, axis=-2))))
 
 
-def evaluate(net: BweNet, val: list[dict]) -> dict[str, float]:
-    """Per group, the benchmark's full-band LSD of the input, the model and folding, and `margin`: the
+def evaluate(net: BweNet, val: list[dict], penalty: float = 5.0) -> dict[str, float]:
+    """Per group, the benchmark's full-band LSD of the input, the model and folding; `margin`: the
     worst group's LSD of the model minus the better of input and folding (negative: the model beats
-    both in every group). The input's and folding's figures are computed once per example."""
+    both in every group); `score` (the selection's): the model's LSD averaged over groups plus
+    penalty x the sum of the groups' positive margins. Input and folding are computed once per example."""
     was_training = net.training
     net.eval()
     res: dict[str, dict[str, list[float]]] = {}
@@ -195,17 +211,19 @@ def evaluate(net: BweNet, val: list[dict]) -> dict[str, float]:
             g["fold"].append(v["lsd_fold"])
     net.train(was_training)
     metrics = {f"{k}_{name}": float(np.mean(x)) for k, g in res.items() for name, x in g.items()}
-    metrics["margin"] = max(metrics[f"{k}_out"] - min(metrics[f"{k}_in"], metrics[f"{k}_fold"]) for k in res)
+    excess = [metrics[f"{k}_out"] - min(metrics[f"{k}_in"], metrics[f"{k}_fold"]) for k in res]
+    metrics["margin"] = max(excess)
+    metrics["score"] = float(np.mean([metrics[f"{k}_out"] for k in res])) + penalty * sum(max(e, 0.0) for e in excess)
     return metrics
 
 
 # the calibration grid (train_bwe.calibrate): level offsets (dB) x gates (dB above the floor; None: none)
-OFFSETS_DB = (-4.5, -3.0, -1.5, 0.0)
-GATES_DB = (None, 2.0, 3.0, 4.0, 6.0)
+OFFSETS_DB = (-15.0, -12.0, -9.0, -7.5, -6.0, -4.5, -3.0, -1.5, 0.0)  # 16 kHz music wanted down to -15
+GATES_DB = (None, 3.0, 6.0)
 _CAL_FORMATS = {(16000, 1): "16k", (44100, 1): "44-48k", (44100, 2): "44-48k", (48000, 2): "44-48k"}
 
 
-def calibration_set(corpus: Path, max_seconds: float = 10.0, draws: int = 3) -> list[dict]:
+def calibration_set(corpus: Path, max_seconds: float = 10.0, draws: int = 2) -> list[dict]:
     """Every validation clip at 16 kHz mono and 44.1/48 kHz (up to max_seconds), band-limited as the
     benchmark does it (the simulator's `bandwidth` at "moderate" severity) `draws` times, seeded by the
     clip's id and the draw: with one draw per clip the worst group's margin depended on which limits
@@ -227,7 +245,7 @@ def calibration_set(corpus: Path, max_seconds: float = 10.0, draws: int = 3) -> 
 def calibrate(net: BweNet, cal: list[dict], log=print) -> tuple[tuple[float, float | None], dict[str, float]]:
     """The (offset_db, gate_db) of the grid with the best worst margin over the better of input and
     folding, the worst taken over every group in every draw of `cal` (ties: the best mean margin), and
-    that setting's figures per group (all draws pooled)."""
+    that setting's figures per group (all draws pooled). `cal` holds one rate class (calibrate_by_rate)."""
     settings = [(o, g) for o in OFFSETS_DB for g in GATES_DB]
     lsds: dict[tuple, list[float]] = {s: [] for s in settings}
     net.eval()
@@ -282,9 +300,13 @@ def train(settings: BweSettings, log=print) -> dict:
     opt_g = torch.optim.AdamW(gen.parameters(), lr=settings.lr, betas=(0.8, 0.99))
     opt_d = torch.optim.AdamW(disc.parameters(), lr=settings.lr, betas=(0.8, 0.99))
     gan_from = int(settings.steps * (1 - settings.gan_fraction)) if settings.gan_weight > 0 else settings.steps
+    ema, ema_from = copy.deepcopy(gen), int(settings.ema_start * settings.steps)
+    bn_rng = np.random.default_rng(settings.seed + 2)  # its own stream: the training draws stay as they were
+    bn_set = [make_batch(pool, bn_rng, settings.batch, settings.seconds, settings.hiss_p)
+              for _ in range(settings.bn_batches)]
     best, best_metrics, history, t0, running = math.inf, {}, [], time.perf_counter(), []
     for step in range(settings.steps):
-        lr = settings.lr * 0.5 * (1 + math.cos(math.pi * step / settings.steps))
+        lr = settings.lr * (settings.lr_final + (1 - settings.lr_final) * 0.5 * (1 + math.cos(math.pi * step / settings.steps)))
         for opt in (opt_g, opt_d):
             for g in opt.param_groups:
                 g["lr"] = lr
@@ -312,17 +334,19 @@ def train(settings: BweSettings, log=print) -> dict:
         loss_g.backward()
         torch.nn.utils.clip_grad_norm_(gen.parameters(), 1.0)
         opt_g.step()
+        ema_update(ema, gen, settings.ema_decay if step >= ema_from else 0.0)
         running.append(float(loss_g.detach()))
         if (step + 1) % settings.eval_every == 0 or step + 1 == settings.steps:
-            m = evaluate(gen, val)
+            recompute_batchnorm(ema, bn_set)
+            m = evaluate(ema, val, settings.penalty)
             history.append({"step": step + 1, "loss": float(np.mean(running)), "gan": step >= gan_from, **m})
             groups = " ".join(f"{k[:-4]} {m[k]:.2f}/{m[k[:-4] + '_in']:.2f}" for k in m if k.endswith("_out"))
-            log(f"step {step + 1}: loss {np.mean(running):.3f} margin {m['margin']:+.3f} out/in {groups} "
-                f"({time.perf_counter() - t0:.0f} s)")
+            log(f"step {step + 1}: loss {np.mean(running):.3f} score {m['score']:.3f} margin {m['margin']:+.3f} "
+                f"out/in {groups} ({time.perf_counter() - t0:.0f} s)")
             running = []
-            if m["margin"] < best:
-                best, best_metrics = m["margin"], {**m, "step": step + 1, "gan": step >= gan_from}
-                best_state = {k: v.detach().clone() for k, v in gen.state_dict().items()}
+            if m["score"] < best:
+                best, best_metrics = m["score"], {**m, "step": step + 1, "gan": step >= gan_from}
+                best_state = {k: v.detach().clone() for k, v in ema.state_dict().items()}
                 save_weights("bwe", best_state, version=VERSION, config=cfg.to_dict(),
                              metrics={**best_metrics, "seed": settings.seed}, directory=settings.out)
     if settings.calibrate:
@@ -330,14 +354,58 @@ def train(settings: BweSettings, log=print) -> dict:
     return {"metrics": best_metrics, "history": history, "train_seconds": round(time.perf_counter() - t0, 1)}
 
 
+def ema_update(ema: nn.Module, net: nn.Module, decay: float) -> None:
+    """ema's parameters <- decay x theirs + (1 - decay) x net's (decay 0: a copy)."""
+    with torch.no_grad():
+        for pe, p in zip(ema.parameters(), net.parameters(), strict=True):
+            pe.mul_(decay).add_(p.detach(), alpha=1 - decay)
+
+
+def recompute_batchnorm(net: BweNet, batches: list) -> None:
+    """Reset every BatchNorm's running statistics and set them to the plain mean over `batches`
+    (make_batch tuples, every rate), the statistics the averaged weights would have seen."""
+    norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    was_training = net.training
+    net.train()
+    with torch.no_grad():
+        for rate, cutoff, limited, _ in batches:
+            extend(net, limited, rate, cutoff)
+    for m, mom in zip(norms, momenta, strict=True):
+        m.momentum = mom
+    net.train(was_training)
+
+
+def calibrate_by_rate(net: BweNet, cal: list[dict], log=print) -> tuple[BweConfig, dict[str, float]]:
+    """`calibrate` separately for the files below WIDE_RATE_HZ and those at or above it (the rate is
+    all inference knows; never the content): the config with both settings and the pooled figures."""
+    cfg, figures = net.cfg, {}
+    for wide in (False, True):
+        part = [v for v in cal if (v["rate"] >= WIDE_RATE_HZ) == wide]
+        if not part:
+            continue
+        (offset, gate), fig = calibrate(net, part, log)
+        log(f"calibrated {'>=' if wide else '<'} {WIDE_RATE_HZ} Hz: offset {offset:+.1f} dB, gate {gate} dB; "
+            f"worst-group margin {fig['margin']:+.3f} dB")
+        cfg = replace(cfg, **({"wide_offset_db": offset, "wide_gate_db": gate} if wide
+                              else {"offset_db": offset, "gate_db": gate}))
+        figures.update({("wide_" if wide else "narrow_") + k if "margin" in k else k: x for k, x in fig.items()})
+    figures["margin"] = max(x for k, x in figures.items() if k.endswith("_margin") and "mean" not in k
+                            and "pooled" not in k)
+    return cfg, figures
+
+
 def calibrate_saved(state: dict, cfg: BweConfig, metrics: dict, settings: BweSettings, log=print) -> dict:
     """Calibrate the kept weights on the validation clips and save them again with the chosen
-    (offset_db, gate_db) in their config; returns the metrics with the calibrated figures."""
+    calibration in their config; returns the metrics with the calibrated figures."""
     net = BweNet(cfg)
     net.load_state_dict(state)
-    (offset, gate), figures = calibrate(net, calibration_set(settings.corpus), log)
-    log(f"calibrated: offset {offset:+.1f} dB, gate {gate} dB; worst-group margin {figures['margin']:+.3f} dB")
+    cfg, figures = calibrate_by_rate(net, calibration_set(settings.corpus), log)
     metrics = {**metrics, "seed": settings.seed, "calibration": figures}
-    save_weights("bwe", state, version=VERSION, config=replace(cfg, offset_db=offset, gate_db=gate).to_dict(),
-                 metrics=metrics, directory=settings.out)
+    save_weights("bwe", state, version=VERSION, config=cfg.to_dict(), metrics=metrics, directory=settings.out)
     return metrics
