@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from . import _clip_drift as drift
 from ._util import as_block, logistic, spans
 from .declip_lsar import lsar_declip
 from .findings import Finding
@@ -23,6 +24,7 @@ _MIN_RANGE = 64 / _Q  # a signal spanning less than this has no meaningful extre
 _RATIO_MID = 3.0  # log2 of the spike ratio (top bin / mean occupied bin just below) scoring 0.5
 _FRAC_MID = math.log10(2e-5)  # clipped fraction scoring 0.5 (about one sample a second at 48 kHz)
 _MAX_REGIONS = 1000
+_WANDER_MORE = 2.0  # a wandering level is taken over a constant one holding under half as many clipped samples
 _MERGE_S = 0.05
 _FIT_CONTEXT_S = 0.016  # declip: each group's AR model is fitted on 16 ms each side (validation: +1.0-1.7 dB over 4 x order)
 _GROUP_REACH_S = 0.1  # ... a group spans under 2 x 100 ms (declip_lsar._groups); restorer context 0.3 s covers it
@@ -110,6 +112,7 @@ class ClippingDetector:
         self._hi = np.full(channels, -np.inf)
         self._lo = np.full(channels, np.inf)
         self._runs = [(_Runs(1.0, sample_rate), _Runs(-1.0, sample_rate)) for _ in range(channels)]
+        self._drift = drift.DriftTracker(sample_rate, channels)
         self._frames = 0
 
     def update(self, block: np.ndarray) -> None:
@@ -135,6 +138,7 @@ class ClippingDetector:
             self._lo[c] = min(self._lo[c], float(x[c].min()))
             for r in self._runs[c]:
                 r.update(x[c], self._frames)
+        self._drift.update(x)
         self._frames += x.shape[1]
 
     def _judge(self, c: int, sign: int) -> tuple[float, int]:
@@ -151,29 +155,47 @@ class ClippingDetector:
         nz = np.count_nonzero(ref)
         ref_mean = ref.sum() / nz if nz else 0.0
         ratio = n_top / max(ref_mean, 1.0)
-        gate = logistic(3.0 * (math.log2(ratio) - _RATIO_MID))
-        amount = logistic(6.0 * (math.log10(n_run / self._frames) - _FRAC_MID))
-        return gate * amount, n_run
+        return self._spike(ratio, n_run), n_run
+
+    def _judge_drifting(self, c: int, sign: int) -> tuple[float, int]:
+        """(score, clipped samples) of one channel and polarity at a wandering level (`_clip_drift`:
+        each counted piece passed the spike test on its own line)."""
+        _, _, n_run = self._drift.counts(c, sign)
+        if n_run < 2:
+            return 0.0, 0
+        return logistic(6.0 * (math.log10(n_run / self._frames) - _FRAC_MID)), n_run
+
+    def _spike(self, ratio: float, n_run: int) -> float:
+        gate = logistic(3.0 * (math.log2(max(ratio, 1e-9)) - _RATIO_MID))
+        amount = logistic(6.0 * (math.log10(max(n_run, 1) / self._frames) - _FRAC_MID))
+        return gate * amount
 
     def finish(self) -> Finding:
         frames = max(self._frames, 1)
         score, severity = 0.0, 0.0
         pos, neg = [0.0] * self.channels, [0.0] * self.channels
+        drifting = [[False, False] for _ in range(self.channels)]
         regions: list[tuple[float, float]] = []
+        self._drift.finish()
         for c in range(self.channels):
             if self._frames == 0 or self._hi[c] - self._lo[c] < _MIN_RANGE:
                 continue  # silence, DC or (nearly) nothing: no extremes to judge
             clipped = 0
-            for sign, levels, runs in ((1, pos, self._runs[c][0]), (-1, neg, self._runs[c][1])):
+            for p, (sign, levels, runs) in enumerate(((1, pos, self._runs[c][0]), (-1, neg, self._runs[c][1]))):
                 extreme = self._hi[c] if sign > 0 else self._lo[c]
                 if abs(extreme) < _MIN_RANGE:
                     continue
                 s, n = self._judge(c, sign)
+                found = runs.finish(self._frames) if s >= 0.5 else []
+                sd, nd = self._judge_drifting(c, sign)
+                # a wandering level: no constant one, or a constant one holding few of the clipped samples
+                if sd >= 0.5 and (s < 0.5 or nd > _WANDER_MORE * n):
+                    s, n, drifting[c][p], found = sd, nd, True, self._drift.regions(c, sign)
                 score = max(score, s)
                 if s >= 0.5:
                     clipped += n
                     levels[c] = float(extreme)
-                    regions.extend(runs.finish(self._frames))
+                    regions.extend(found)
             severity = max(severity, clipped / frames)
         if regions:
             r = np.array(sorted(regions))
@@ -184,7 +206,7 @@ class ClippingDetector:
                 r = np.array(regions)
                 regions = spans(r[:, 0], r[:, 1], merge)
         return Finding(self.kind, float(min(1.0, score)), float(severity), "fraction of samples",
-                       regions=tuple(regions), params={"positive": pos, "negative": neg})
+                       regions=tuple(regions), params={"positive": pos, "negative": neg, "drifting": drifting})
 
 
 def default_order(sample_rate: int) -> int:
@@ -214,7 +236,7 @@ def bound_rounds(sample_rate: int) -> int:
 
 
 def declip(audio: np.ndarray, sample_rate: int, *, positive: list[float], negative: list[float],
-           order: int | None = None) -> np.ndarray:
+           order: int | None = None, drifting: list[list[bool]] | None = None) -> np.ndarray:
     """Re-estimate clipped samples by constrained least-squares AR interpolation.
 
     audio: (channels, frames) float32; positive/negative: per-channel clip levels as the detector
@@ -225,6 +247,8 @@ def declip(audio: np.ndarray, sample_rate: int, *, positive: list[float], negati
     removal, gain), since it finds clipped samples by their exact level. Clipped samples less than
     4-8 ms apart (`fit_spacing`) share one AR model fitted on 16 ms each side, and all of a
     channel's clipped samples are solved by banded systems (`declip_lsar.lsar_declip`).
+    drifting: per channel, [positive, negative] True where the detector found a wandering level
+    (`_clip_drift`): those samples are found at their piece's line instead, and kept past it.
     Reference: S. J. Godsill and P. J. W. Rayner, Digital Audio Restoration (1998), ch. 5;
     A. J. E. M. Janssen et al., IEEE Trans. ASSP 34 (1986) (LSAR interpolation).
     """
@@ -235,21 +259,32 @@ def declip(audio: np.ndarray, sample_rate: int, *, positive: list[float], negati
     for c in range(audio.shape[0]):
         x = out[c]
         hi, lo = float(positive[c]), float(negative[c])
+        wander = drifting[c] if drifting else (False, False)
         up = x >= hi - tol if hi > 0 else np.zeros(x.size, dtype=bool)
         down = x <= lo + tol if lo < 0 else np.zeros(x.size, dtype=bool)
+        hi_at, lo_at = np.full(x.size, hi), np.full(x.size, lo)
+        if wander[0] and hi > 0:
+            up, line = drift.at_level(x, sample_rate, hi)
+            hi_at = np.minimum(line, x)
+        if wander[1] and lo < 0:
+            down, line = drift.at_level(-x, sample_rate, -lo)
+            lo_at = np.maximum(-line, x)
         missing = up | down
         if not missing.any():
             continue
-        lower = np.where(up, hi, -np.inf)
-        upper = np.where(down, lo, np.inf)
+        lower = np.where(up, hi_at, -np.inf)
+        upper = np.where(down, lo_at, np.inf)
         out[c] = lsar_declip(x, missing, lower, upper, p, int(round(_FIT_CONTEXT_S * sample_rate)), hop, group,
                              int(round(_GROUP_REACH_S * sample_rate)), bound_rounds(sample_rate))
     return out.astype(np.float32)
 
 
 def _params(finding: Finding, sample_rate: int) -> dict:
-    return {"positive": [float(v) for v in finding.params["positive"]],
-            "negative": [float(v) for v in finding.params["negative"]]}
+    params = {"positive": [float(v) for v in finding.params["positive"]],
+              "negative": [float(v) for v in finding.params["negative"]]}
+    if any(any(d) for d in finding.params.get("drifting", ())):
+        params["drifting"] = [[bool(p), bool(n)] for p, n in finding.params["drifting"]]
+    return params
 
 
 register_restorer(Restorer("declip", "clipping", declip, _params, context_s=0.3, version="4"))
