@@ -17,8 +17,8 @@ import numpy as np
 
 from . import _click_find as cf
 from ._capped_spans import CappedSpans
+from ._click_span import GROW_REACH_S, fill_clicks
 from ._util import as_block, logistic
-from .ar import burg_interpolate
 from .findings import Finding
 from .registry import Restorer, register_detector, register_restorer
 
@@ -38,7 +38,7 @@ RESTORE_T = 0.6  # a file found to have clicks is repaired down to this statisti
 _PRE, _POST, _POST_FRAC = 2, 6, 0.5  # samples added before / after a span, + a fraction of its
 # length after it (the decaying tail a residual test cannot see)
 _INTERP_CONTEXT_S = 0.02
-CONTEXT_S = cf.CONTEXT_S + _INTERP_CONTEXT_S + 2 * cf.POST_S
+CONTEXT_S = cf.CONTEXT_S + _INTERP_CONTEXT_S + 2 * cf.POST_S + GROW_REACH_S
 
 
 def score_from(strengths: np.ndarray, threshold: float = CLICK_T) -> float:
@@ -209,7 +209,8 @@ def declick(audio: np.ndarray, sample_rate: int, *, models: list[list[float]],
     audio: (channels, frames) float32; models: the detector's per-channel whitening models.
     Returns the same shape. Only the flagged spans (plus a hair each side) change; each gap is
     filled by least-squares AR interpolation with a Burg model of ~3x its length fitted to the
-    20 ms around it.
+    20 ms around it, and grown while the click's estimate has not decayed by its end
+    (`_click_span`: a wide click's smooth tail is no residual outlier).
     Reference: Godsill & Rayner, Digital Audio Restoration (1998), ch. 5.
     """
     out = audio.astype(np.float64)
@@ -222,7 +223,7 @@ def declick(audio: np.ndarray, sample_rate: int, *, models: list[list[float]],
         ends = found.end + _POST + (_POST_FRAC * (found.end - found.start)).astype(np.int64)
         for s, e in zip((found.start - _PRE).tolist(), ends.tolist(), strict=True):
             missing[max(0, s):e] = True
-        out[c] = burg_interpolate(out[c], missing, context=ctx, min_order=cf.local_order(sample_rate))
+        out[c] = fill_clicks(out[c], missing, sample_rate, context=ctx, min_order=cf.local_order(sample_rate))
     return out.astype(np.float32)
 
 
@@ -230,4 +231,4 @@ def _params(finding: Finding, sample_rate: int) -> dict:
     return {"models": [[float(v) for v in m] for m in finding.params["models"]], "threshold": RESTORE_T}
 
 
-register_restorer(Restorer("declick", "clicks", declick, _params, context_s=CONTEXT_S, version="1"))
+register_restorer(Restorer("declick", "clicks", declick, _params, context_s=CONTEXT_S, version="2"))
