@@ -177,10 +177,13 @@ class ClicksDetector:
             for s, e in sorted(self._regions.as_tuple() + self._quiet.regions.as_tuple()):
                 merged.add(s, e)
             self._regions = merged
+        params = {"models": self._models, "threshold": CLICK_T, "count": self._count,
+                  "wraps": self._wraps, "quiet": self._quiet.count}
+        if self._wraps:  # a broken digital transfer: routing asks a person whatever the clicks verdict
+            params["notice"] = (f"{self._wraps} integer overflow wrap{'s' if self._wraps > 1 else ''} (samples "
+                                "jumping across zero near full scale: a broken digital transfer)")
         return Finding(self.kind, score_from(self._top), self._count / minutes, "1/min",
-                       regions=self._regions.as_tuple(),
-                       params={"models": self._models, "threshold": CLICK_T, "count": self._count,
-                               "wraps": self._wraps, "quiet": self._quiet.count})
+                       regions=self._regions.as_tuple(), params=params)
 
 
 class _Tally:

@@ -42,6 +42,8 @@ def decide(findings: Mapping[str, Finding], content: str, policy: ItemPolicy, sa
         found[kind] = bool(hit)
         if hit and finding.params.get("review"):  # what the op cannot do (e.g. gaps too long to fill)
             unsure.append(f"{kind}: {finding.params['review']}")
+        if finding.params.get("notice"):  # what a person should see whether or not the kind is found
+            unsure.append(f"{kind}: {finding.params['notice']}")
         if abs(finding.score - rules["threshold"]) < rules["review_margin"] and not policy.skipped(kind):
             unsure.append(f"{kind} score {finding.score:.2f} near threshold {rules['threshold']:.2f}")
         if not hit:

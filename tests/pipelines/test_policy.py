@@ -95,3 +95,12 @@ def test_files_the_tagger_hears_whole_take_the_whole_band_detection_rules(tmp_pa
     path.write_text("[detection_whole_band]\nhum = 'vote'\n")
     with pytest.raises(ValueError, match="vote"):
         Policy.load(path)
+
+
+def test_a_findings_notice_asks_a_person_even_when_the_kind_is_not_found():
+    # e.g. integer overflow wraps in a file without clicks: nothing is restored, the reason is kept
+    notice = "3 integer overflow wraps (samples jumping across zero near full scale: a broken digital transfer)"
+    clicks = Finding("clicks", 0.05, 0.0, "1/min", params={"models": [[1.0]], "notice": notice})
+    decision = decide({"clicks": clicks}, "speech", Policy.load().for_item(None, "speech"), 16000)
+    assert not decision.found["clicks"] and not decision.chain
+    assert decision.unsure == (f"clicks: {notice}",)
