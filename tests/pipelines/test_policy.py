@@ -104,3 +104,19 @@ def test_a_findings_notice_asks_a_person_even_when_the_kind_is_not_found():
     decision = decide({"clicks": clicks}, "speech", Policy.load().for_item(None, "speech"), 16000)
     assert not decision.found["clicks"] and not decision.chain
     assert decision.unsure == (f"clicks: {notice}",)
+
+
+def test_lost_bandwidth_is_recorded_by_default_and_extended_when_the_policy_opts_in(tmp_path):
+    from acetate.models import load_all
+    from acetate.ops.registry import RESTORERS
+
+    load_all()
+    lost = Finding("bandwidth", 0.95, 5000.0, "Hz", params={})
+    default = decide({"bandwidth": lost}, "music", Policy.load().for_item(None, "music"), 44100)
+    assert default.found["bandwidth"] and not default.chain and default.unrouted == () and default.unsure == ()
+    path = tmp_path / "p.toml"
+    path.write_text('[kinds.bandwidth]\nop = "extend_bandwidth"\n')
+    opted = decide({"bandwidth": lost}, "music", Policy.load(path).for_item(None, "music"), 44100)
+    if "extend_bandwidth" not in RESTORERS:
+        pytest.skip("bandwidth-extension weights not installed")
+    assert [(s.op, s.params["cutoff_hz"]) for s in opted.chain.steps] == [("extend_bandwidth", 5000.0)]
