@@ -41,19 +41,16 @@ BELOW = 0.03  # the reference band: this fraction of the level under the line (a
 @dataclass
 class LevelPieces:
     """One stretch's pieces. Per sample: at (frames,) bool, at its counted piece's level; level
-    (frames,) the line's value there (sign-flipped units; v itself far from any top); piece (frames,) its piece. Per piece (k,): top (its line's
-    highest value), n_at, n_run (samples at the level; those in flat runs), u_count, u_occ
-    (samples in the reference band under the line; distinct steps they occupy), counted, and
-    first/last (frame of its first and last sample at the level, relative to the stretch)."""
+    (frames,) the line's value there (sign-flipped units; v itself far from any top); piece
+    (frames,) its piece. Per piece (k,): top (its line's highest value), n_run (samples at the
+    level in flat runs), counted, and first/last (frame of its first and last sample at the level,
+    relative to the stretch)."""
 
     at: np.ndarray
     level: np.ndarray
     piece: np.ndarray
     top: np.ndarray
-    n_at: np.ndarray
     n_run: np.ndarray
-    u_count: np.ndarray
-    u_occ: np.ndarray
     counted: np.ndarray
     first: np.ndarray
     last: np.ndarray
@@ -131,7 +128,7 @@ def level_pieces(v: np.ndarray, in_run: np.ndarray, start: int, sample_rate: int
         first[pieces] = hit[where]
         last[pieces] = np.maximum.reduceat(hit, where)
     piece = (np.arange(n) + pad) // seg_len
-    return LevelPieces(mask, level, piece, a + 0.5 * np.abs(b), n_at, n_run, u_count, u_occ, counted, first, last)
+    return LevelPieces(mask, level, piece, a + 0.5 * np.abs(b), n_run, counted, first, last)
 
 
 class DriftTracker:
@@ -149,8 +146,8 @@ class DriftTracker:
         self._buf = np.zeros((channels, 0), dtype=np.float32)
         self._start = 0  # absolute frame of _buf[:, 0]
         self.extreme = np.zeros((channels, 2))
-        # per channel and polarity: rows (top, n_at, n_run, u_count, u_occ, first_s, last_s)
-        self.pieces = [[np.zeros((0, 7)) for _ in range(2)] for _ in range(channels)]
+        # per channel and polarity: rows (top, n_run, first_s, last_s)
+        self.pieces = [[np.zeros((0, 4)) for _ in range(2)] for _ in range(channels)]
 
     def update(self, x: np.ndarray) -> None:
         y = np.concatenate([self._buf, x], axis=1) if self._buf.shape[1] else x
@@ -177,25 +174,21 @@ class DriftTracker:
                 v = x if p == 0 else -x
                 self.extreme[c, p] = max(self.extreme[c, p], float(v.max()))
                 lp = level_pieces(v, in_run, self._start, self.sr)
-                keep = lp.counted
-                rows = np.stack([lp.top, lp.n_at, lp.n_run, lp.u_count, lp.u_occ, (self._start + lp.first) / self.sr,
-                                 (self._start + lp.last + 1) / self.sr], axis=1)[keep]
+                rows = np.stack([lp.top, lp.n_run, (self._start + lp.first) / self.sr,
+                                 (self._start + lp.last + 1) / self.sr], axis=1)[lp.counted]
                 rows = np.concatenate([self.pieces[c][p], rows])
                 self.pieces[c][p] = rows[rows[:, 0] >= self.HIGH * self.extreme[c, p]]
 
-    def counts(self, c: int, sign: int) -> tuple[int, float, int]:
-        """(samples at the level, the mean occupied step under it, samples in flat runs at it) over
-        the pieces at least HIGH x the extreme; zeros when fewer than MIN_PIECES are."""
+    def clipped(self, c: int, sign: int) -> int:
+        """Samples in flat runs at the level over the pieces at least HIGH x the extreme; 0 when
+        fewer than MIN_PIECES are."""
         r = self.pieces[c][0 if sign > 0 else 1]
-        if r.shape[0] < MIN_PIECES:
-            return 0, 0.0, 0
-        occ = r[:, 4].sum()
-        return int(r[:, 1].sum()), float(r[:, 3].sum() / occ) if occ else 0.0, int(r[:, 2].sum())
+        return int(r[:, 1].sum()) if r.shape[0] >= MIN_PIECES else 0
 
     def regions(self, c: int, sign: int) -> list[tuple[float, float]]:
         """The kept pieces' spans from their first to their last sample at the level (s)."""
         r = self.pieces[c][0 if sign > 0 else 1]
-        return [(float(a), float(b)) for a, b in r[:, 5:7]]
+        return [(float(a), float(b)) for a, b in r[:, 2:4]]
 
 
 def at_level(v: np.ndarray, sample_rate: int, extreme: float) -> tuple[np.ndarray, np.ndarray]:

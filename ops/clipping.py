@@ -123,10 +123,7 @@ class ClippingDetector:
         bins = np.clip(np.rint(x * _Q).astype(np.int64), -_HALF, _HALF) + _HALF
         for c in range(self.channels):
             b = bins[c]
-            same = b[1:] == b[:-1]
-            in_run = np.zeros(b.size, dtype=bool)
-            in_run[1:] |= same
-            in_run[:-1] |= same
+            in_run = drift.flat(b)
             if self._last[c] == b[0]:  # a run across the block boundary
                 in_run[0] = True
                 if not self._last_counted[c]:
@@ -155,20 +152,20 @@ class ClippingDetector:
         nz = np.count_nonzero(ref)
         ref_mean = ref.sum() / nz if nz else 0.0
         ratio = n_top / max(ref_mean, 1.0)
-        return self._spike(ratio, n_run), n_run
+        gate = logistic(3.0 * (math.log2(ratio) - _RATIO_MID))
+        return gate * self._amount(n_run), n_run
 
     def _judge_drifting(self, c: int, sign: int) -> tuple[float, int]:
         """(score, clipped samples) of one channel and polarity at a wandering level (`_clip_drift`:
         each counted piece passed the spike test on its own line)."""
-        _, _, n_run = self._drift.counts(c, sign)
+        n_run = self._drift.clipped(c, sign)
         if n_run < 2:
             return 0.0, 0
-        return logistic(6.0 * (math.log10(n_run / self._frames) - _FRAC_MID)), n_run
+        return self._amount(n_run), n_run
 
-    def _spike(self, ratio: float, n_run: int) -> float:
-        gate = logistic(3.0 * (math.log2(max(ratio, 1e-9)) - _RATIO_MID))
-        amount = logistic(6.0 * (math.log10(max(n_run, 1) / self._frames) - _FRAC_MID))
-        return gate * amount
+    def _amount(self, n_run: int) -> float:
+        """Evidence from the share of samples in flat runs at the level (0.5 at _FRAC_MID)."""
+        return logistic(6.0 * (math.log10(n_run / self._frames) - _FRAC_MID))
 
     def finish(self) -> Finding:
         frames = max(self._frames, 1)
@@ -262,7 +259,7 @@ def declip(audio: np.ndarray, sample_rate: int, *, positive: list[float], negati
         wander = drifting[c] if drifting else (False, False)
         up = x >= hi - tol if hi > 0 else np.zeros(x.size, dtype=bool)
         down = x <= lo + tol if lo < 0 else np.zeros(x.size, dtype=bool)
-        hi_at, lo_at = np.full(x.size, hi), np.full(x.size, lo)
+        hi_at, lo_at = hi, lo  # a wandering level's bounds are per sample
         if wander[0] and hi > 0:
             up, line = drift.at_level(x, sample_rate, hi)
             hi_at = np.minimum(line, x)
