@@ -152,12 +152,8 @@ def _lsar(y: np.ndarray, unknown: np.ndarray, a: np.ndarray, lower: np.ndarray |
             break
         y[u] = 0.0
         g = np.correlate(np.convolve(y, a), a, mode="valid")  # A^T A y with the unknowns at zero
-        bw = min(p, u.size - 1)
-        ab = np.zeros((bw + 1, u.size))
-        for k in range(bw + 1):
-            d = u[k:] - u[: u.size - k]
-            ab[bw - k, k:] = np.where(d <= p, r[np.minimum(d, p)], 0.0)
-        ab[bw] += 1e-9 * r[0] + 1e-300  # a hair of loading: unknowns far from data stay finite
+        ab = _banded_gram(u, r, p)
+        ab[-1] += 1e-9 * r[0] + 1e-300  # a hair of loading: unknowns far from data stay finite
         y[u] = solveh_banded(ab, -g[u], check_finite=False)
         viol = np.zeros_like(free)
         if lower is not None:
@@ -170,6 +166,17 @@ def _lsar(y: np.ndarray, unknown: np.ndarray, a: np.ndarray, lower: np.ndarray |
             break
         free &= ~viol
     return y
+
+
+def _banded_gram(u: np.ndarray, r: np.ndarray, p: int) -> np.ndarray:
+    """The unknowns' block of A^T A in solveh_banded's upper form: entry (i, j) is r[u_j - u_i]
+    where that lag is at most p. One array operation over the band (a loop over its diagonals
+    was most of a short gap's solve)."""
+    bw = min(p, u.size - 1)
+    k = np.arange(bw, -1, -1)[:, None]  # row bw - k holds diagonal k
+    src = np.arange(u.size)[None, :] - k
+    lag = u[None, :] - u[np.maximum(src, 0)]
+    return np.where((src >= 0) & (lag <= p), r[np.minimum(lag, p)], 0.0)
 
 
 def ar_interpolate(x: np.ndarray, missing: np.ndarray, order: int = 32, *, context: int | None = None,
@@ -256,18 +263,25 @@ def burg_interpolate(x: np.ndarray, missing: np.ndarray, *, context: int, min_or
     with single_thread_blas():
         for b0 in range(0, len(jobs), _BURG_BATCH):
             batch = jobs[b0: b0 + _BURG_BATCH]
-            models = burg_batch([x[lo:hi] for _, _, lo, hi, _ in batch],
+            fitted = burg_batch([x[lo:hi] for _, _, lo, hi, _ in batch],
                                 [~missing[lo:hi] for _, _, lo, hi, _ in batch], [p for *_, p in batch])
-            for (s, e, lo, hi, _), a in zip(batch, models, strict=True):
-                miss = missing[lo:hi]
-                if a is None:  # nothing to model (digital silence): a straight line between the edges
-                    idx = np.flatnonzero(~miss) + lo
-                    if idx.size:
-                        out[s:e] = np.interp(np.arange(s, e), idx, x[idx])
-                    continue
-                y = _lsar(np.where(miss, 0.0, x[lo:hi]), miss, a, None, None, 1)
-                out[s:e] = y[s - lo:e - lo]
+            for (s, e, lo, hi, _), a in zip(batch, fitted, strict=True):
+                _solve_run(x, missing, out, s, e, lo, hi, a)
     return out
+
+
+def _solve_run(x: np.ndarray, missing: np.ndarray, out: np.ndarray, s: int, e: int, lo: int, hi: int,
+               a: np.ndarray | None) -> None:
+    """out[s:e] by LSAR with model a over the segment [lo, hi); a None model (nothing to model,
+    digital silence): a straight line between the known edges."""
+    miss = missing[lo:hi]
+    if a is None:
+        idx = np.flatnonzero(~miss) + lo
+        if idx.size:
+            out[s:e] = np.interp(np.arange(s, e), idx, x[idx])
+        return
+    y = _lsar(np.where(miss, 0.0, x[lo:hi]), miss, a, None, None, 1)
+    out[s:e] = y[s - lo:e - lo]
 
 
 _BURG_BATCH = 64  # segments whose Burg recursions run as one array computation
