@@ -15,7 +15,7 @@ a spike of the piece's histogram as the histogram test wants it of a constant le
 needs MIN_PIECES counted pieces near its extreme, and then it is judged by the share of its samples
 in flat runs at the level, as the histogram test judges it.
 
-Shapes: x (frames,) one channel, sign-flipped so that the polarity judged is the top.
+Shapes: x (frames,) one channel; `sign` -1 judges its negative polarity as the top of -x.
 """
 
 from __future__ import annotations
@@ -40,64 +40,92 @@ BELOW = 0.03  # the reference band: this fraction of the level under the line (a
 
 @dataclass
 class LevelPieces:
-    """One stretch's pieces. Per sample: at (frames,) bool, at its counted piece's level; level
-    (frames,) the line's value there (sign-flipped units; v itself far from any top); piece
-    (frames,) its piece. Per piece (k,): top (its line's highest value), n_run (samples at the
-    level in flat runs), counted, and first/last (frame of its first and last sample at the level,
-    relative to the stretch)."""
+    """One stretch's pieces, read only at the samples near their piece's top (under 1 % of a
+    programme; the rest cannot be at any level the test accepts). Per such sample (m,): idx (its
+    frame, relative to the stretch), seg (its piece), line (the piece's line there, sign-flipped
+    units) and at (at its counted piece's level). Per piece (k,): top (its line's highest value),
+    n_run (samples at the level in flat runs), counted, and first/last (frame of its first and last
+    sample at the level). peak: the stretch's highest sign-flipped value."""
 
+    idx: np.ndarray
+    seg: np.ndarray
+    line: np.ndarray
     at: np.ndarray
-    level: np.ndarray
-    piece: np.ndarray
     top: np.ndarray
     n_run: np.ndarray
     counted: np.ndarray
     first: np.ndarray
     last: np.ndarray
+    peak: float
 
 
-def flat(bins: np.ndarray) -> np.ndarray:
-    """(frames,) bool: the sample equals a neighbour (same 16-bit step)."""
-    same = bins[1:] == bins[:-1]
-    out = np.zeros(bins.size, dtype=bool)
-    out[1:] |= same
-    out[:-1] |= same
-    return out
+def flat_at(step, x: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(step(x[idx]), bool mask): the samples x[idx] of a block, rounded by `step`, and whether each
+    equals a neighbour in the block (the same 16-bit step; the block's end samples have one). Reads
+    only the samples asked for and their neighbours, so a test of the few samples near a top costs
+    no pass over the block."""
+    last = x.size - 1
+    here = step(x[idx])
+    before = (idx > 0) & (step(x[np.maximum(idx - 1, 0)]) == here)
+    after = (idx < last) & (step(x[np.minimum(idx + 1, last)]) == here)
+    return here, before | after
 
 
-def level_pieces(v: np.ndarray, in_run: np.ndarray, start: int, sample_rate: int) -> LevelPieces:
-    """v (frames,) one polarity's sign-flipped samples, float64, from absolute frame `start`;
-    in_run (frames,) its flat-run mask. Pieces follow the absolute grid of SEGMENT_S. Only the
-    samples near each piece's top take part (under 1 % of a programme), so it costs little more
-    than a pass over the signal."""
-    n = v.size
-    seg_len = max(16, int(round(SEGMENT_S * sample_rate)))
-    pad = start % seg_len  # the grid's pieces as rows (padded at both ends)
-    k = -(-(pad + n) // seg_len)
-    grid = np.full(k * seg_len, -np.inf, dtype=v.dtype)
-    grid[pad:pad + n] = v
-    grid = grid.reshape(k, seg_len)
-    top = grid.max(axis=1).astype(np.float64)
-    firsts = np.maximum(np.arange(k) * seg_len - pad, 0)
+def _heads(keys: np.ndarray) -> np.ndarray:
+    """Positions where sorted `keys` take a new value (np.unique's hashing cost 7x a sort here)."""
+    return np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if keys.size else np.zeros(0, np.int64)
+
+
+def _step(y: np.ndarray) -> np.ndarray:
+    return np.rint(y * Q)  # in y's own dtype, as the tracker has always rounded (float32 from the detector)
+
+
+def _near_tops(x: np.ndarray, sign: int, seg_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """(top (k,) float64 of each piece, sorted frames of the samples within reach of their piece's
+    top) of x in sign-flipped units: whole pieces as rows of a view, the tail as one short row, so
+    nothing the length of x is copied or negated."""
+    whole = x.size // seg_len * seg_len
+    rows = [x[:whole].reshape(-1, seg_len)] + ([x[whole:][None, :]] if whole < x.size else [])
+    top = np.concatenate([r.max(axis=1) if sign > 0 else -r.min(axis=1) for r in rows]).astype(np.float64)
     # the samples any counted piece's fit, level or reference band can reach
-    reach = np.where(top > 0, (top - MAX_SLOPE) * (1.0 - max(NEAR, BELOW)) - 2 * TOL, np.inf)
-    flat_at = np.flatnonzero(grid >= reach[:, None].astype(v.dtype))
-    idx = flat_at - pad
-    seg, x, run = flat_at // seg_len, v[idx].astype(np.float64), in_run[idx]
-    t = (idx - firsts[seg]).astype(np.float64) / seg_len - 0.5
-    cand = run & (x >= top[seg] - NEAR * np.abs(top[seg]))
+    reach = np.where(top > 0, (top - MAX_SLOPE) * (1.0 - max(NEAR, BELOW)) - 2 * TOL, np.inf).astype(x.dtype)
+    found, first = [], 0
+    for r, lim in zip(rows, np.split(reach, [rows[0].shape[0]]), strict=False):
+        near = r >= lim[:, None] if sign > 0 else r <= -lim[:, None]
+        found.append(np.flatnonzero(near) + first)
+        first += r.size
+    return top, np.concatenate(found)
+
+
+def level_pieces(x: np.ndarray, sign: int, sample_rate: int) -> LevelPieces:
+    """x (frames,) one channel, starting on a line of the SEGMENT_S grid (the tracker's stretches
+    and declip's windows do); sign: the polarity judged (-1: the test is made on -x)."""
+    seg_len = max(16, int(round(SEGMENT_S * sample_rate)))
+    top, idx = _near_tops(x, sign, seg_len)
+    k = top.size
+    seg = idx // seg_len
+    v = sign * x[idx].astype(np.float64)
+    run = flat_at(_step, x, idx)[1]
+    t = (idx - seg * seg_len).astype(np.float64) / seg_len - 0.5
+    # the fit reads only its candidates (summing the others' zero weights changed nothing)
+    fit = run & (v >= top[seg] - NEAR * np.abs(top[seg]))
+    fs, ft, fv = seg[fit], t[fit], v[fit]
     a, b = top.copy(), np.zeros(k)
-    for _ in range(LINE_ROUNDS):
-        w = cand.astype(np.float64)
-        sw, st, sv = (np.bincount(seg, weights=q, minlength=k) for q in (w, w * t, w * x))
-        stt, stv = np.bincount(seg, weights=w * t * t, minlength=k), np.bincount(seg, weights=w * t * x, minlength=k)
+    for i in range(LINE_ROUNDS):
+        if i:
+            keep = fv >= a[fs] + b[fs] * ft - 2 * TOL
+            if keep.all():  # the same candidates give the same line
+                break
+            fs, ft, fv = fs[keep], ft[keep], fv[keep]
+        sw = np.bincount(fs, minlength=k).astype(np.float64)
+        st, sv = np.bincount(fs, weights=ft, minlength=k), np.bincount(fs, weights=fv, minlength=k)
+        stt, stv = np.bincount(fs, weights=ft * ft, minlength=k), np.bincount(fs, weights=ft * fv, minlength=k)
         den = sw * stt - st * st
         ok = (sw >= 2) & (np.abs(den) > 1e-12)
         b = np.where(ok, (sw * stv - st * sv) / np.where(ok, den, 1.0), 0.0)
         a = np.where(sw > 0, (sv - b * st) / np.maximum(sw, 1.0), top)
-        cand &= x >= a[seg] + b[seg] * t - 2 * TOL
     line = a[seg] + b[seg] * t
-    d = x - line
+    d = v - line
     at = d >= -TOL
     on_run = at & run
     prev = np.concatenate([[False], on_run[:-1] & (np.diff(idx) == 1)])
@@ -109,26 +137,22 @@ def level_pieces(v: np.ndarray, in_run: np.ndarray, start: int, sample_rate: int
     band = (d < -TOL) & (d >= -BELOW * line)
     steps = np.rint(-d[band] * Q).astype(np.int64)
     width = int(BELOW * 2 * Q) + 2
-    occ = np.unique(seg[band] * width + steps) // width
+    keys = np.sort(seg[band] * width + steps)
+    occ = keys[_heads(keys)] // width
     u_count, u_occ = np.bincount(seg[band], minlength=k), np.bincount(occ, minlength=k)
     on_step = np.bincount(seg[d >= -0.5 / Q], minlength=k)
     spike = on_step >= SPIKE * np.maximum(u_count / np.maximum(u_occ, 1), 1.0)
     counted = ((np.bincount(seg[starts], minlength=k) >= MIN_RUNS) & (a > 0)
                & (np.abs(b) <= MAX_SLOPE) & (n_run >= RUN_SHARE * n_at) & spike)
     at &= counted[seg]
-    mask = np.zeros(n, dtype=bool)
-    mask[idx[at]] = True
-    level = np.array(v, dtype=np.float64)
-    level[idx] = line
-    first = np.full(k, n, dtype=np.int64)
+    first = np.full(k, x.size, dtype=np.int64)
     last = np.full(k, -1, dtype=np.int64)
     if at.any():
-        hit = idx[at]
-        pieces, where = np.unique(seg[at], return_index=True)
+        hit, where = idx[at], _heads(seg[at])
+        pieces = seg[at][where]
         first[pieces] = hit[where]
         last[pieces] = np.maximum.reduceat(hit, where)
-    piece = (np.arange(n) + pad) // seg_len
-    return LevelPieces(mask, level, piece, a + 0.5 * np.abs(b), n_run, counted, first, last)
+    return LevelPieces(idx, seg, line, at, a + 0.5 * np.abs(b), n_run, counted, first, last, float(top.max()))
 
 
 class DriftTracker:
@@ -150,6 +174,8 @@ class DriftTracker:
         self.pieces = [[np.zeros((0, 4)) for _ in range(2)] for _ in range(channels)]
 
     def update(self, x: np.ndarray) -> None:
+        """x (channels, frames), float32 as the detector keeps a block (a float64 block rounded to it)."""
+        x = np.asarray(x, dtype=np.float32)
         y = np.concatenate([self._buf, x], axis=1) if self._buf.shape[1] else x
         end = self._start + y.shape[1]
         whole = (end // self.seg_len) * self.seg_len - self._start  # frames up to the last grid line
@@ -168,12 +194,9 @@ class DriftTracker:
 
     def _judge_block(self, y: np.ndarray) -> None:
         for c in range(self.channels):
-            x = np.asarray(y[c], dtype=np.float32)
-            in_run = flat(np.rint(x * np.float32(Q)))
-            for p in range(2):
-                v = x if p == 0 else -x
-                self.extreme[c, p] = max(self.extreme[c, p], float(v.max()))
-                lp = level_pieces(v, in_run, self._start, self.sr)
+            for p, sign in enumerate((1, -1)):
+                lp = level_pieces(y[c], sign, self.sr)
+                self.extreme[c, p] = max(self.extreme[c, p], lp.peak)
                 rows = np.stack([lp.top, lp.n_run, (self._start + lp.first) / self.sr,
                                  (self._start + lp.last + 1) / self.sr], axis=1)[lp.counted]
                 rows = np.concatenate([self.pieces[c][p], rows])
@@ -198,6 +221,10 @@ def at_level(v: np.ndarray, sample_rate: int, extreme: float) -> tuple[np.ndarra
     v = np.asarray(v, dtype=np.float64)
     if v.size == 0:
         return np.zeros(0, dtype=bool), np.zeros(0)
-    lp = level_pieces(v, flat(np.rint(v * Q)), 0, sample_rate)
+    lp = level_pieces(v, 1, sample_rate)
     keep = lp.counted & (lp.top >= DriftTracker.HIGH * extreme)
-    return lp.at & keep[lp.piece], lp.level
+    at = np.zeros(v.size, dtype=bool)
+    at[lp.idx[lp.at & keep[lp.seg]]] = True
+    level = v.copy()
+    level[lp.idx] = lp.line
+    return at, level

@@ -30,57 +30,93 @@ _FIT_CONTEXT_S = 0.016  # declip: each group's AR model is fitted on 16 ms each 
 _GROUP_REACH_S = 0.1  # ... a group spans under 2 x 100 ms (declip_lsar._groups); restorer context 0.3 s covers it
 
 
+def _bins(x: np.ndarray) -> np.ndarray:
+    """Histogram bins of samples (rounded in float64, whatever the block's dtype)."""
+    return np.clip(np.rint(np.asarray(x, dtype=np.float64) * _Q).astype(np.int64), -_HALF, _HALF) + _HALF
+
+
+def _band_start(top: int) -> int:
+    """First bin of the reference band under the top bin `top` (polarity-flipped bins): 3 % of the
+    level, at least 32 bins. It only rises with `top`, so a sample under the band of the running
+    extreme is under the final one too and need not be counted."""
+    return max(0, top - 1 - max(32, int(0.03 * abs(top - _HALF))))
+
+
+def _block(block: np.ndarray, channels: int) -> np.ndarray:
+    """(channels, frames) of a block: float32 (every decoded block) as it is, since a float64 copy
+    cost more than the detector's own work (its values are exact in float64, the detector compares
+    them with float64 scalars and rounds them in float64, so nothing changes); other dtypes as
+    `as_block` makes them."""
+    x = np.asarray(block)
+    if x.dtype != np.float32:
+        return as_block(x, channels)
+    return x.reshape(as_block(x[..., :0], channels).shape[0], -1)  # as_block checks the shape
+
+
+def _count(hist: np.ndarray, b: np.ndarray) -> None:
+    """Add bins `b` (a narrow range) to `hist` without a histogram-sized temporary."""
+    if b.size:
+        lo = int(b.min())
+        counts = np.bincount(b - lo)
+        hist[lo:lo + counts.size] += counts
+
+
 class _Runs:
     """Spans of flat runs (2+ samples) at the running extreme of one channel and polarity."""
 
-    def __init__(self, sign: float, sample_rate: int) -> None:
-        self.sign, self.sr = sign, sample_rate
+    def __init__(self, sample_rate: int) -> None:
+        self.sr = sample_rate
         self.level = -np.inf  # running extreme, in sign-flipped units (so always "max")
         self.regions: list[tuple[float, float]] = []
         self.merge = _MERGE_S
         self.open_start: int | None = None  # start frame of a run reaching the block's end
 
-    def update(self, x: np.ndarray, offset: int) -> None:
-        v = self.sign * x
-        top = float(v.max())
+    def begin(self, top: float) -> float:
+        """Take a block whose (sign-flipped) maximum is `top`; return the lowest value at the level."""
         if top > self.level + 0.5 / _Q:  # a new extreme: what sat at the old one was not clipped
             self.level, self.regions, self.merge, self.open_start = top, [], _MERGE_S, None
-        at = v >= self.level - 0.5 / _Q
-        d = np.diff(np.concatenate([[0], at.astype(np.int8), [0]]))
-        starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+        return self.level - 0.5 / _Q
+
+    def add(self, at: np.ndarray, frames: int, offset: int) -> None:
+        """at: sorted frames of the block (of `frames`, from absolute `offset`) at the level."""
+        brk = np.flatnonzero(np.diff(at) != 1)
+        starts = at[np.concatenate([[0], brk + 1])] if at.size else at
+        ends = at[np.concatenate([brk, [at.size - 1]])] + 1 if at.size else at
+        pending = np.zeros(0, dtype=np.int64)
         if self.open_start is not None and starts.size and starts[0] == 0:
-            first = self.open_start - offset
-        else:
-            first = None
-            if self.open_start is not None:
-                self._close(self.open_start, offset)
+            starts[0] = self.open_start - offset
+        elif self.open_start is not None:
+            pending = np.array([self.open_start, offset])
         self.open_start = None
-        if first is not None:
-            starts = starts.copy()
-            starts[0] = first
-        if ends.size and ends[-1] == v.size:
+        if ends.size and ends[-1] == frames:
             self.open_start = int(starts[-1] + offset)
             starts, ends = starts[:-1], ends[:-1]
-        keep = ends - starts >= 2
-        for s, e in zip((starts[keep] + offset).tolist(), (ends[keep] + offset).tolist(), strict=True):
-            self._close(s, e)
+        self._close(np.concatenate([pending[:1], starts + offset]), np.concatenate([pending[1:], ends + offset]))
 
-    def _close(self, start: int, end: int) -> None:
-        if end - start < 2:
-            return
-        s, e = start / self.sr, end / self.sr
-        if self.regions and s - self.regions[-1][1] < self.merge:
-            self.regions[-1] = (self.regions[-1][0], e)
-        else:
-            self.regions.append((s, e))
-        if len(self.regions) > _MAX_REGIONS:  # coarsen rather than grow
-            self.merge *= 2
-            r = np.array(self.regions)
-            self.regions = spans(r[:, 0], r[:, 1], self.merge)
+    def _close(self, starts: np.ndarray, ends: np.ndarray) -> None:
+        """Add runs (frames, in order): each joins the last region when the gap is under `merge`;
+        past _MAX_REGIONS regions the merge gap doubles (as adding them one by one would)."""
+        keep = ends - starts >= 2
+        s, e = starts[keep] / self.sr, ends[keep] / self.sr
+        while s.size:
+            prev = np.concatenate([[self.regions[-1][1] if self.regions else -np.inf], e[:-1]])
+            new = ~(s - prev < self.merge)
+            over = np.flatnonzero(len(self.regions) + np.cumsum(new) > _MAX_REGIONS)
+            j = int(over[0]) + 1 if over.size else s.size  # runs added before the first coarsening
+            heads = np.flatnonzero(new[:j])
+            tails = np.append(heads[1:] - 1, j - 1)[:heads.size]
+            if not new[0]:
+                self.regions[-1] = (self.regions[-1][0], float(e[heads[0] - 1 if heads.size else j - 1]))
+            self.regions.extend(zip(s[heads].tolist(), e[tails].tolist(), strict=True))
+            s, e = s[j:], e[j:]
+            if over.size:  # coarsen rather than grow
+                self.merge *= 2
+                r = np.array(self.regions)
+                self.regions = spans(r[:, 0], r[:, 1], self.merge)
 
     def finish(self, frames: int) -> list[tuple[float, float]]:
         if self.open_start is not None:
-            self._close(self.open_start, frames)
+            self._close(np.array([self.open_start]), np.array([frames]))
             self.open_start = None
         return self.regions
 
@@ -89,11 +125,13 @@ class _Runs:
 class ClippingDetector:
     """Amplitude-histogram and flat-run analysis of each channel's extremes (streaming).
 
-    Keeps, per channel, a histogram of all samples and one of samples in flat runs (equal to a
-    neighbour within one 16-bit LSB), 1 LSB bins over +-2 full scale (~2 MB a channel, whatever
-    the file length). At the end, for each polarity: the top bin's count against the mean occupied
-    bin within the 3 % of level below it (the spike ratio; ~2.4 for a pure sine, hundreds for a
-    clipped signal), and the fraction of samples in flat runs at the top bin.
+    Keeps, per channel, a histogram of the samples near either extreme and one of those in flat
+    runs (equal to a neighbour within one 16-bit LSB), 1 LSB bins over +-2 full scale (~2 MB a
+    channel, whatever the file length). At the end, for each polarity: the top bin's count against
+    the mean occupied bin within the 3 % of level below it (the spike ratio; ~2.4 for a pure sine,
+    hundreds for a clipped signal), and the fraction of samples in flat runs at the top bin.
+    Only samples that can still fall in that band are read past the block's extremes (under 1 %
+    of a programme), so a block costs a few passes, no full-length temporaries.
     severity = clipped fraction of samples (max over channels).
     params: `positive`, `negative`: per-channel clip levels, 0.0 where that polarity is not clipped.
     Reference: S. Aleinik, Y. Matveev, "Detection of clipped fragments in speech signals",
@@ -111,32 +149,46 @@ class ClippingDetector:
         self._last_counted = np.zeros(channels, dtype=bool)
         self._hi = np.full(channels, -np.inf)
         self._lo = np.full(channels, np.inf)
-        self._runs = [(_Runs(1.0, sample_rate), _Runs(-1.0, sample_rate)) for _ in range(channels)]
+        self._runs = [(_Runs(sample_rate), _Runs(sample_rate)) for _ in range(channels)]
         self._drift = drift.DriftTracker(sample_rate, channels)
         self._frames = 0
 
     def update(self, block: np.ndarray) -> None:
-        x = as_block(block, self.channels)
+        x = _block(block, self.channels)
         if x.shape[1] == 0:
             return
-        size = 2 * _HALF + 1
-        bins = np.clip(np.rint(x * _Q).astype(np.int64), -_HALF, _HALF) + _HALF
         for c in range(self.channels):
-            b = bins[c]
-            in_run = drift.flat(b)
-            if self._last[c] == b[0]:  # a run across the block boundary
-                in_run[0] = True
-                if not self._last_counted[c]:
-                    self._run[c, b[0]] += 1
-            self._all[c] += np.bincount(b, minlength=size)
-            self._run[c] += np.bincount(b[in_run], minlength=size)
-            self._last[c], self._last_counted[c] = b[-1], in_run[-1]
-            self._hi[c] = max(self._hi[c], float(x[c].max()))
-            self._lo[c] = min(self._lo[c], float(x[c].min()))
-            for r in self._runs[c]:
-                r.update(x[c], self._frames)
+            self._update_channel(c, x[c])
         self._drift.update(x)
         self._frames += x.shape[1]
+
+    def _update_channel(self, c: int, x: np.ndarray) -> None:
+        n = x.size
+        top, bottom = float(x.max()), float(x.min())
+        self._hi[c], self._lo[c] = max(self._hi[c], top), min(self._lo[c], bottom)
+        runs = self._runs[c]
+        # per polarity (sign-flipped): the lowest value the histogram band or the runs can need
+        floor = [runs[0].begin(top), runs[1].begin(-bottom)]
+        for p, extreme in enumerate((self._hi[c], -self._lo[c])):
+            start = _band_start(int(_bins(extreme)))
+            floor[p] = min(floor[p], (start - _HALF - 1) / _Q if start else -np.inf)
+        near = np.flatnonzero((x >= np.float64(floor[0])) | (x <= np.float64(-floor[1])))
+        b, in_run = drift.flat_at(_bins, x, near)
+        b0, bn = int(_bins(x[0])), int(_bins(x[-1]))
+        joined = self._last[c] == b0
+        if joined:  # a run across the block boundary
+            in_run[:1] |= near[:1] == 0
+            if not self._last_counted[c]:
+                self._run[c, b0] += 1
+        v = x[near].astype(np.float64)
+        upper = v >= floor[0]
+        for part in (upper, ~upper):
+            _count(self._all[c], b[part])
+            _count(self._run[c], b[part & in_run])
+        self._last[c] = bn
+        self._last_counted[c] = bool(int(_bins(x[-2])) == bn) if n > 1 else joined
+        for r, vals in ((runs[0], v), (runs[1], -v)):
+            r.add(near[vals >= r.level - 0.5 / _Q], n, self._frames)
 
     def _judge(self, c: int, sign: int) -> tuple[float, int]:
         """(score, clipped samples) of one channel and polarity."""
@@ -147,8 +199,7 @@ class ClippingDetector:
         n_top, n_run = int(hist_all[top]), int(hist_run[top])
         if n_run < 2:
             return 0.0, 0
-        width = max(32, int(0.03 * abs(top - _HALF)))
-        ref = hist_all[max(0, top - 1 - width): max(0, top - 1)]
+        ref = hist_all[_band_start(top): max(0, top - 1)]
         nz = np.count_nonzero(ref)
         ref_mean = ref.sum() / nz if nz else 0.0
         ratio = n_top / max(ref_mean, 1.0)
