@@ -3,7 +3,10 @@ records every item exactly once."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
+import ray
 
 from acetate.catalog.query import query
 from acetate.flows import progress
@@ -19,7 +22,9 @@ REELS = tuple(DemoFile(f"reels/reel-{i:02d}.wav", 44100, 1, "speech", 8.0, with_
 
 class KillNodeOnceBothWork:
     """A progress sink that removes a worker node (no graceful shutdown) as soon as records have come
-    from two workers: both nodes are then busy, each with items in flight."""
+    from two workers, and holds the driver until the cluster has marked the node dead. Without the
+    wait, a fast batch could finish on the dying node's worker (it outlives its raylet by a moment)
+    and nothing would be lost."""
 
     def __init__(self, cluster, node) -> None:
         self.cluster, self.node = cluster, node
@@ -42,6 +47,15 @@ class KillNodeOnceBothWork:
         if len(self.workers) == 2 and self.killed_at is None:
             self.cluster.remove_node(self.node, allow_graceful=False)
             self.killed_at = self.seen
+            self._wait_until_dead(timeout_s=60.0)
+
+    def _wait_until_dead(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not any(n["NodeID"] == self.node.node_id and n["Alive"] for n in ray.nodes()):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"the cluster did not mark the removed node dead within {timeout_s:.0f} s")
 
 
 def test_worker_node_killed_mid_batch_and_every_item_is_recorded_once(tmp_path, ray_cluster, prefect_server):
