@@ -244,30 +244,44 @@ def burg_interpolate(x: np.ndarray, missing: np.ndarray, *, context: int, min_or
     rest of the output taken from base (default x), e.g. an earlier fill of the other runs.
     Reference: Godsill & Rayner (1998), ch. 5; Janssen, Veldhuis & Vries, IEEE Trans. ASSP 34 (1986).
     """
-    x = np.asarray(x, dtype=np.float64)
-    missing = np.asarray(missing, dtype=bool)
-    out = x.copy() if base is None else np.array(base, dtype=np.float64)
-    starts, ends = _runs(missing)
-    if only is not None:
-        inside = np.concatenate([[0], np.cumsum(np.asarray(only, dtype=np.int64))])
-        hit = inside[ends] - inside[starts] > 0
-        starts, ends = starts[hit], ends[hit]
-    jobs = []
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        lo, hi = max(0, s - context), min(x.size, e + context)
-        miss = missing[lo:hi]
-        p = int(min(max_order, max(min_order, round(per_sample * (e - s)))))
-        jobs.append((s, e, lo, hi, min(p, max(1, int((~miss).sum()) // 4))))
+    return burg_interpolate_many([x], [missing], context=context, min_order=min_order, per_sample=per_sample,
+                                 max_order=max_order, only=None if only is None else [only],
+                                 base=None if base is None else [base])[0]
+
+
+def burg_interpolate_many(xs: list[np.ndarray], missings: list[np.ndarray], *, context: int,
+                          min_order: int = 16, per_sample: float = 3.0, max_order: int = 200,
+                          only: list[np.ndarray | None] | None = None,
+                          base: list[np.ndarray | None] | None = None) -> list[np.ndarray]:
+    """`burg_interpolate` of several independent signals (the channels of a block) at once: the
+    same result for each, with every signal's runs in one `burg_batch`, whose cost is mostly its
+    stages (a batch of two channels costs little more than one)."""
+    outs, jobs = [], []
+    for i, x in enumerate(xs):
+        x = xs[i] = np.asarray(x, dtype=np.float64)
+        missing = missings[i] = np.asarray(missings[i], dtype=bool)
+        b = None if base is None else base[i]
+        outs.append(x.copy() if b is None else np.array(b, dtype=np.float64))
+        starts, ends = _runs(missing)
+        if only is not None and only[i] is not None:
+            inside = np.concatenate([[0], np.cumsum(np.asarray(only[i], dtype=np.int64))])
+            hit = inside[ends] - inside[starts] > 0
+            starts, ends = starts[hit], ends[hit]
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            lo, hi = max(0, s - context), min(x.size, e + context)
+            miss = missing[lo:hi]
+            p = int(min(max_order, max(min_order, round(per_sample * (e - s)))))
+            jobs.append((i, s, e, lo, hi, min(p, max(1, int((~miss).sum()) // 4))))
     # similar orders together: a batch runs as many stages as its highest order
-    jobs.sort(key=lambda j: j[4])
+    jobs.sort(key=lambda j: j[5])
     with single_thread_blas():
         for b0 in range(0, len(jobs), _BURG_BATCH):
             batch = jobs[b0: b0 + _BURG_BATCH]
-            fitted = burg_batch([x[lo:hi] for _, _, lo, hi, _ in batch],
-                                [~missing[lo:hi] for _, _, lo, hi, _ in batch], [p for *_, p in batch])
-            for (s, e, lo, hi, _), a in zip(batch, fitted, strict=True):
-                _solve_run(x, missing, out, s, e, lo, hi, a)
-    return out
+            fitted = burg_batch([xs[i][lo:hi] for i, _, _, lo, hi, _ in batch],
+                                [~missings[i][lo:hi] for i, _, _, lo, hi, _ in batch], [p for *_, p in batch])
+            for (i, s, e, lo, hi, _), a in zip(batch, fitted, strict=True):
+                _solve_run(xs[i], missings[i], outs[i], s, e, lo, hi, a)
+    return outs
 
 
 def _solve_run(x: np.ndarray, missing: np.ndarray, out: np.ndarray, s: int, e: int, lo: int, hi: int,

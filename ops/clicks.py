@@ -218,15 +218,14 @@ def declick(audio: np.ndarray, sample_rate: int, *, models: list[list[float]],
     """
     out = audio.astype(np.float64)
     ctx = int(round(_INTERP_CONTEXT_S * sample_rate))
+    missing = np.zeros(out.shape, dtype=bool)
     for c in range(out.shape[0]):
         found = cf.find_clicks(out[c], sample_rate, models[c], threshold=threshold)
-        if found.start.size == 0:
-            continue
-        missing = np.zeros(out.shape[1], dtype=bool)
         ends = found.end + _POST + (_POST_FRAC * (found.end - found.start)).astype(np.int64)
         for s, e in zip((found.start - _PRE).tolist(), ends.tolist(), strict=True):
-            missing[max(0, s):e] = True
-        out[c] = fill_clicks(out[c], missing, sample_rate, context=ctx, min_order=cf.local_order(sample_rate))
+            missing[c, max(0, s):e] = True
+    if missing.any():  # every channel's clicks in one fill (its Burg batches serve them all)
+        out = fill_clicks(out, missing, sample_rate, context=ctx, min_order=cf.local_order(sample_rate))
     return out.astype(np.float32)
 
 

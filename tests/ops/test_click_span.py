@@ -68,3 +68,23 @@ def test_burg_interpolate_solves_only_the_runs_asked_for_and_keeps_the_base_else
     part = burg_interpolate(x, missing, context=882, min_order=40, only=only, base=base)
     assert np.array_equal(part[9000:9040], whole[9000:9040])
     assert np.all(part[:9000] == 7.0) and np.all(part[9040:] == 7.0)
+
+
+def test_channels_filled_together_give_each_channel_its_own_fill():
+    # fill_clicks of (channels, frames) batches every channel's runs into one Burg fit per round;
+    # each channel must come out exactly as filled alone (also a channel without clicks, and
+    # clicks at the very ends, where one channel's islands meet the next one's)
+    xs, found = [], []
+    for seed in (5, 6, 7):
+        x = degrade.synth_music_like(SR, 3.0, seed=seed, channels=1)[0].astype(np.float64)
+        y, _ = add_clicks(x[None].astype(np.float32), SR, rate_per_min=120, amplitude_db=(-12, -3),
+                          width_ms=(0.5, 2.0), seed=seed)
+        xs.append(y[0].astype(np.float64))
+        found.append(_found(xs[-1]))
+    found[0][-30:] = True
+    found[1][:25] = True
+    found[2][:] = False
+    together = fill_clicks(np.stack(xs), np.stack(found), SR, context=882, min_order=40)
+    for c in range(3):
+        assert np.array_equal(together[c], fill_clicks(xs[c], found[c], SR, context=882, min_order=40))
+    assert np.array_equal(together[2], xs[2]) and not np.array_equal(together[0], xs[0])
