@@ -55,11 +55,21 @@ class Framing:
         return spec.reshape(*shape[:-1], *spec.shape[-2:])
 
     def istft(self, spec: torch.Tensor, length: int) -> torch.Tensor:
-        """(..., bins, stft_frames) complex -> (..., length) float."""
-        shape = spec.shape
-        y = torch.istft(spec.reshape(-1, *shape[-2:]), self.win, self.hop, window=self.window(spec.device),
-                        center=True, length=length)
-        return y.reshape(*shape[:-2], length)
+        """(..., bins, stft_frames) complex -> (..., length) float: inverse FFTs, the synthesis window
+        and a 50 % overlap-add of the two halves of each frame. The sqrt-Hann windows' product sums
+        to exactly 1 at this overlap, so torch.istft's envelope division matters only past the last
+        frame's centre; its general overlap-add cost 2.7x this (the same output to float32 rounding)."""
+        frames = torch.fft.irfft(spec.transpose(-1, -2), n=self.win) * self.window(spec.device)  # (..., T, win)
+        lead, t, hop = frames.shape[:-2], frames.shape[-2], self.hop
+        out = torch.zeros(*lead, max((t + 1) * hop, hop + length), dtype=frames.dtype, device=frames.device)
+        out[..., : t * hop] += frames[..., :hop].reshape(*lead, t * hop)
+        out[..., hop: (t + 1) * hop] += frames[..., hop:].reshape(*lead, t * hop)
+        # past the last frame's centre only its second half overlaps: divide by its window there,
+        # as torch.istft divides by the window envelope (1 everywhere else)
+        env = self.window(spec.device)[hop:] ** 2
+        tail = out[..., t * hop: (t + 1) * hop]
+        tail /= torch.where(env > 1e-11, env, torch.ones_like(env))
+        return out[..., hop: hop + length]
 
 
 @lru_cache(maxsize=32)

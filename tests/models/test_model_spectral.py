@@ -18,6 +18,20 @@ def test_stft_round_trip_is_exact_and_bins_are_50_hz(rate):
     assert torch.max(torch.abs(y - x)) < 1e-5  # no delay, no gain, same length (float32)
 
 
+@pytest.mark.parametrize("rate", [8000, 22050, 44100])
+def test_istft_is_torch_istft_also_on_modified_spectra_and_odd_lengths(rate):
+    # the overlap-add is hand-written for speed: it must match torch.istft on spectra a model has
+    # changed (not only on exact round trips), at every length, up to float32 rounding
+    framing = Framing.for_rate(rate)
+    for n in (framing.hop + 1, 5 * framing.hop, 5 * framing.hop + 7, rate + 123):
+        spec = framing.stft(torch.randn(3, n))
+        spec = spec * torch.rand(spec.shape)  # a gain per bin and frame, as a mask applies
+        ref = torch.istft(spec, framing.win, framing.hop, window=framing.window(), center=True, length=n)
+        y = framing.istft(spec, n)
+        assert y.shape == ref.shape
+        assert torch.max(torch.abs(y - ref)) <= 1e-5 * torch.max(torch.abs(ref))
+
+
 def test_erb_bands_cover_every_bin_and_spread_back_as_they_pool():
     m = erb_matrix(32)
     assert m.shape == (32, NET_BINS)
