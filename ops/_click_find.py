@@ -197,11 +197,13 @@ def _test(x: np.ndarray, sample_rate: int, c: int, zones: np.ndarray,
 
 
 def _clipped(seg: np.ndarray, own: slice) -> bool:
-    """True when the candidate zone holds a flat run at the segment's extreme: clipping, whose
-    edges are outliers too (declip repairs those; declick then sees the repaired signal)."""
+    """True when the candidate zone holds a flat run at the segment's maximum or minimum: clipping,
+    whose edges are outliers too (declip repairs those; declick then sees the repaired signal).
+    Each side is judged at its own extreme: clipping is often asymmetric (a converter's or a
+    valve's, or a DC offset before or after it), its negative runs far from the positive peak."""
     v = seg[max(0, own.start - 2): own.stop + 2]
-    top = float(np.max(np.abs(seg)))
-    at = np.abs(v) >= top * (1.0 - 1e-6)
+    hi, lo = float(np.max(seg)), float(np.min(seg))
+    at = ((v >= hi - 1e-6 * abs(hi)) & (hi > 0)) | ((v <= lo + 1e-6 * abs(lo)) & (lo < 0))
     return bool(np.any(at[1:] & at[:-1] & (v[1:] == v[:-1])))
 
 

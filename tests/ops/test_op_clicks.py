@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from ops_feed import FIXTURES, apply_restorer, feed, read_fixture
 
+from acetate.ops import _click_find as cf
 from acetate.ops import clicks, degrade
 from acetate.ops._capped_spans import CappedSpans
 from acetate.ops.chunked import apply_windowed
@@ -88,6 +89,17 @@ def test_clipped_speech_is_not_taken_for_clicks():
     x, sr = read_fixture("speech-44k-stereo.flac")
     y, _ = degrade.clip(x, sr, 0.4)
     assert feed(ClicksDetector(sr, 2), y).score < 0.4
+
+
+def test_a_flat_run_at_either_extreme_is_clipping_even_when_asymmetric():
+    # the negative half clipped at 0.2 while the positive peak is 0.6 (a DC offset before the
+    # converter, or a one-sided valve): the candidate test judges each side at its own extreme
+    t = np.arange(800) / 16000
+    seg = 0.45 * np.sin(2 * np.pi * 200 * t) + 0.15
+    seg = np.clip(seg, -0.2, None)
+    at = int(np.flatnonzero(seg == -0.2)[0])
+    assert cf._clipped(seg, slice(at - 4, at + 8))
+    assert not cf._clipped(np.clip(seg, -0.19, None) + 1e-4 * np.arange(800), slice(at - 4, at + 8))  # no flat run
 
 
 def test_a_click_across_a_block_boundary_is_found_once(speech16k):
