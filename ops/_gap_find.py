@@ -249,6 +249,7 @@ BELOW_DB = 6.0  # route 1: the interior this far below the floor ...
 ENDING_DB = 8.0  # ... after a level that was steady within this much over the 14 ms before: not
 # already falling (a fade or a decay into digital silence ends with an abrupt drop in dB too) nor
 # just risen (a click or a burst in silence is no signal that was lost)
+RISE_FLOOR_DB = 12.0  # ... unless the level before the rise stands this far above the floor: signal going on
 SILENT_MIXED = (0.05, 0.8)  # ... and not a decay into digital silence (part silent, part not ...
 MAX_LIVE_FRAMES = 3  # ... beyond the frames a switching edge takes)
 DECAY_DB = 6.0  # route 2: a level steady over the 14 ms before the fall (no glottal pulse, no release) ...
@@ -291,7 +292,11 @@ def decide(g: Gaps, x: np.ndarray, sample_rate: int, hop: int) -> Dropouts:
     # part silent, part not: a decay into digital silence, unless the rest is just the switching
     live = np.round((1.0 - g.silent) * (g.end - g.start - GUARD))
     mixed = (g.silent > SILENT_MIXED[0]) & ((g.silent < SILENT_MIXED[1]) | (live > MAX_LIVE_FRAMES))
-    m1 = np.minimum(np.minimum(depth_m, (below - BELOW_DB) / _SCALES[1]), (ENDING_DB - np.abs(g.decay_db)) / _SCALES[2])
+    # a rise just before the fall counts against a dropout only out of the floor (a click or a burst
+    # in silence); a voice's level swings by 10 dB within a glottal period or two
+    far = g.pre_db + g.decay_db
+    ending = np.where((g.decay_db < 0) & (far >= g.floor_db + RISE_FLOOR_DB), 0.0, np.abs(g.decay_db))
+    m1 = np.minimum(np.minimum(depth_m, (below - BELOW_DB) / _SCALES[1]), (ENDING_DB - ending) / _SCALES[2])
     short = (g.end - g.start) < MIN_WEAKENED_FRAMES
     m1 = np.where(mixed | (short & (g.silent < SILENT_MIXED[1])), -np.inf, m1)
     m2 = np.full(n, -np.inf)

@@ -191,3 +191,23 @@ def test_zeroed_gaps_in_synthetic_speech_are_still_found(sr, tmp_path):
     f = feed(DropoutsDetector(sr, 1), _pcm16(y, sr, tmp_path, "d.wav"))
     assert f.score > 0.8 and f.params["lost_count"] >= 2
     assert _covered(f.regions, label["regions"]) >= 0.5
+
+
+@pytest.mark.parametrize("sr", [16000, 44100])
+def test_a_gap_just_after_the_level_rose_is_still_a_dropout(sr):
+    # a voice's level swings by 10 dB within a glottal period or two: a gap lost right after a
+    # louder stretch began is a dropout (only a rise out of the floor, a burst in silence, is not)
+    rng = np.random.default_rng(1)
+    t = np.arange(int(2.0 * sr)) / sr
+    tone = np.sin(2 * np.pi * 180 * t) + 0.5 * np.sin(2 * np.pi * 540 * t + 1.0)
+    gain = np.full(t.size, 0.03)
+    gain[: int(0.5 * sr)] = 0.0  # a pause: the recording's floor is its noise, 50 dB down
+    at = int(1.0 * sr)
+    gain[at - int(0.008 * sr):] = 0.1  # 10 dB up 8 ms before the gap, and on after it
+    x = (tone * gain + 1e-4 * rng.standard_normal(t.size)).astype(np.float32)[None]
+    y = x.copy()
+    y[:, at: at + int(0.02 * sr)] = 0.0
+    f = feed(DropoutsDetector(sr, 1), y)
+    assert f.score > 0.5 and f.params["lost_count"] == 1
+    assert _covered(f.regions, [[at / sr, at / sr + 0.02]]) == 1.0
+    assert feed(DropoutsDetector(sr, 1), x).score < 0.4  # the rise alone is no dropout
