@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from quality_lib.tables import has_kind  # noqa: E402
 from quality_lib.testset import KINDS, build_testset  # noqa: E402
 
 from acetate.pipelines.fusion import FUSIONS, fused_score  # noqa: E402
@@ -76,7 +77,7 @@ def score(rows: list[dict], kind: str, rule: str) -> dict | None:
 
     if any(s(r) is None for r in rows):
         return None
-    truth = [kind in r["kinds"].split(",") for r in rows]
+    truth = [has_kind(r, kind) for r in rows]
     pred = [s(r) >= 0.5 for r in rows]
     tp = sum(t and p for t, p in zip(truth, pred, strict=True))
     fp = sum(p and not t for t, p in zip(truth, pred, strict=True))
@@ -149,7 +150,7 @@ def main() -> None:
         def cell(rule, key, res=res):
             v = res[rule]
             return "—" if v is None else f"{v[key]:.2f}"
-        n = next((v["n"] for v in valid.values()), sum(kind in r["kinds"].split(",") for r in rows))
+        n = next((v["n"] for v in valid.values()), sum(has_kind(r, kind) for r in rows))
         lines.append(f"| {kind} | {n} | " + " | ".join(cell(r, "f1") for r in RULES) + " | "
                      + " | ".join(cell(r, "fp_clean") for r in RULES) + f" | {best} |")
     lines += [""] + by_severity_and_set(rows, "bandwidth")

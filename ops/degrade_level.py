@@ -73,6 +73,19 @@ def clip(audio: np.ndarray, sample_rate: int, level: float, soft: bool = False,
     return like(y, audio), label
 
 
+DROPOUT_AUDIBLE_DB = -40.0  # a gap's programme level (re the clip's RMS) that a dropout audibly loses
+
+
+def _audible_gaps(x: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> int:
+    """How many gaps fall on programme: a dropout over digital silence or a pause 40 dB down leaves
+    the file (nearly) as it was, and labelling it would ask detection for the impossible."""
+    ref = float(np.mean(np.square(x, dtype=np.float64)))
+    if ref <= 0:
+        return int(starts.size)
+    level = [float(np.mean(np.square(x[:, s:s + L], dtype=np.float64))) for s, L in zip(starts.tolist(), lengths.tolist(), strict=True)]
+    return int(np.sum(np.array(level) >= ref * 10 ** (DROPOUT_AUDIBLE_DB / 10)))
+
+
 def add_dropouts(audio: np.ndarray, sample_rate: int, count: int = 3,
                  length_ms: float | tuple[float, float] = (5.0, 200.0), depth: str = "zero",
                  attenuation_db: float = 30.0, seed: int = 0, fade_ms: float = 1.0) -> tuple[np.ndarray, Label]:
@@ -82,7 +95,10 @@ def add_dropouts(audio: np.ndarray, sample_rate: int, count: int = 3,
     drop together. depth: "zero" (gain 0) or "attenuate" (gain -attenuation_db). The gain ramps
     over fade_ms (raised cosine) at each end inside the gap; outside the gaps the signal is
     untouched sample for sample. Gaps keep 60 ms apart; if they cannot all fit, fewer are made
-    (params.count says how many). Regions: each gap, fades included.
+    (params.count says how many). params.audible: how many gaps fall on programme within 40 dB of
+    the clip's RMS; a dropout over digital silence or a deep pause changes (nearly) nothing, so a
+    file with none audible has no damage to find (benchmarks score it as such). Regions: each gap,
+    fades included.
     """
     if depth not in ("zero", "attenuate"):
         raise ValueError("depth must be 'zero' or 'attenuate'")
@@ -112,6 +128,6 @@ def add_dropouts(audio: np.ndarray, sample_rate: int, count: int = 3,
     y = (x * gain[None, :]).astype(np.float32)
     params = {"count": k, "depth": depth, "attenuation_db": None if depth == "zero" else float(attenuation_db),
               "length_ms": [lo, hi], "lengths_ms": (lengths * 1000.0 / sample_rate).tolist(),
-              "fade_ms": float(fade_ms)}
+              "fade_ms": float(fade_ms), "audible": _audible_gaps(x, starts, lengths)}
     regions = [[s / sample_rate, (s + L) / sample_rate] for s, L in zip(starts.tolist(), lengths.tolist(), strict=True)]
     return like(y, audio), {"kind": "dropouts", "params": params, "regions": regions}

@@ -109,12 +109,18 @@ _SUBSONIC_NOISES = ("pink", "brown", "surface")
 
 
 def has_kind(row: Row, kind: str) -> bool:
-    """Whether the file truly carries `kind` (the variant's kinds; for rumble also a subsonic noise)."""
+    """Whether the file truly carries `kind`: the variant's kinds; for rumble also a subsonic noise;
+    for dropouts only when one of them fell on programme (the simulator's `audible` count: a file
+    whose every gap lies on digital silence or a pause 40 dB down is, to the sample or nearly, its
+    clean original, and no detector could or should call it damaged)."""
     kinds = row["kinds"].split(",")
+    params = json.loads(row.get("params") or "{}")
+    if kind == "dropouts" and kind in kinds:
+        return params.get("dropouts", {}).get("audible", 1) > 0
     if kind in kinds:
         return True
     if kind == "rumble" and "noise" in kinds:
-        return json.loads(row.get("params") or "{}").get("noise", {}).get("color") in _SUBSONIC_NOISES
+        return params.get("noise", {}).get("color") in _SUBSONIC_NOISES
     return False
 
 
