@@ -15,7 +15,6 @@ from functools import lru_cache
 
 import numpy as np
 from scipy import signal
-from scipy.ndimage import maximum_filter1d
 
 from ._util import as_block, logistic
 from .findings import Finding
@@ -49,7 +48,7 @@ class _Decimator:
     def __init__(self, sample_rate: int, channels: int) -> None:
         self.factor = max(1, int(sample_rate // _TARGET_RATE))
         self.rate = sample_rate / self.factor
-        self.sos = signal.butter(8, 0.8 / self.factor, output="sos") if self.factor > 1 else None
+        self.sos = _decimator_sos(self.factor).copy() if self.factor > 1 else None
         self.zi = np.zeros((0 if self.sos is None else self.sos.shape[0], channels, 2))
         self.phase = 0
 
@@ -63,79 +62,155 @@ class _Decimator:
 
 
 @lru_cache(maxsize=8)
+def _decimator_sos(factor: int) -> np.ndarray:
+    """The decimator's low-pass design, once per factor (each detector takes a copy: sosfilt wants
+    a writable array)."""
+    return signal.butter(8, 0.8 / factor, output="sos")
+
+
+@lru_cache(maxsize=8)
 def _hann(n: int) -> np.ndarray:
     """The segments' periodic Hann window (one per segment length)."""
-    return signal.windows.hann(n, sym=False)
+    w = signal.windows.hann(n, sym=False)
+    w.flags.writeable = False
+    return w
 
 
-def _parabolic(p: np.ndarray, i: int) -> float:
-    """Fractional bin of a peak by parabolic interpolation of log power (Gaussian-like for Hann)."""
-    if i <= 0 or i >= p.size - 1:
-        return float(i)
-    a, b, c = np.log(p[i - 1: i + 2] + 1e-300)
-    den = a - 2 * b + c
-    return float(i + 0.5 * (a - c) / den) if den < 0 else float(i)
+@lru_cache(maxsize=8)
+def _hann_power(n: int) -> float:
+    """sum(w**2) of _hann(n)."""
+    return float(np.sum(_hann(n) ** 2))
 
 
-def _median(a: np.ndarray) -> float:
-    """np.median of a 1-D array (0 when empty), by one partition: np.median's own overhead was a
-    fifth of the comb's time."""
-    n = a.size
-    if n == 0:
-        return 0.0
+class _CombGeometry:
+    """What `_combs` reads where, for one spectrum size, bin width, set of nominal fundamentals and
+    set of harmonics: the same for every segment of a file (and every file at a rate), so built once.
+    Columns: family-major, (families x harmonics)."""
+
+    def __init__(self, size: int, df: float, f0s: tuple[float, ...], ks: np.ndarray) -> None:
+        rows = []
+        for f0 in f0s:
+            for k in ks:
+                reach = k * _DRIFT + 0.25
+                lo = np.arange(size)[max(0, int((k * f0 - reach - 9) / df)): max(0, int((k * f0 - reach - 1) / df))]
+                hi = np.arange(size)[int((k * f0 + reach + 1) / df): int((k * f0 + reach + 9) / df)]
+                rows.append(np.concatenate([lo, hi]))
+        cols = len(rows)
+        width = max([r.size for r in rows], default=0)
+        self.floor_idx = np.zeros((cols, width), dtype=np.int64)  # each row: the floor's bins, padded
+        self.floor_pad = np.ones((cols, width), dtype=bool)
+        for j, r in enumerate(rows):
+            self.floor_idx[j, : r.size], self.floor_pad[j, : r.size] = r, False
+        self.floor_n = np.array([r.size for r in rows], dtype=np.int64)
+        self.half = max(1, int(round(0.5 / df)))
+        reaches = 1 + np.rint(ks * 0.03 / df).astype(np.int64)
+        idx, top = [], 0
+        for f0 in f0s:
+            cands = f0 + np.arange(-_DRIFT, _DRIFT + 1e-9, 0.01)
+            idx.append(np.clip(np.rint(np.outer(cands, ks) / df).astype(np.int64), 0, size - 1))
+            # peaks are needed below this bin only (a family's own; the larger one changes no peak)
+            top = max(top, min(size, int(idx[-1].max() + reaches.max()) + self.half + 2))
+        self.idx, self.top = np.concatenate(idx, axis=1), top  # (candidates, columns)
+        self.family = np.repeat(np.arange(len(f0s)), ks.size)
+        self.k = np.tile(ks, len(f0s)).astype(np.int64)
+        self.reaches = np.tile(reaches, len(f0s))
+        self.width = max(1, int(round(0.75 / df)))
+        rmax = int(self.reaches.max())
+        self.offsets = np.arange(-rmax, rmax + 1)
+        self.outside = np.abs(self.offsets)[None, :] > self.reaches[:, None]  # (columns, 2 rmax + 1)
+        self.span = np.arange(-self.width, self.width + 1)
+        self.columns = np.arange(cols)
+        # each candidate's window of +-r bins (r its harmonic's reach), clipped to the spectrum and
+        # padded with the centre bin: the same maximum as the window itself
+        # (offset-major, so that the maxima are taken across whole arrays)
+        off = np.where(self.outside, 0, self.offsets[None, :]).T  # (2 rmax + 1, columns)
+        self.windows = np.clip(self.idx[None] + off[:, None, :], 0, top - 1)  # (2 rmax + 1, candidates, columns)
+        # the bins whose peak test is ever read, and the +-half bins each is tested against
+        self.read = np.unique(self.windows)
+        self.read_hood = np.clip(self.read[None, :] + np.arange(-self.half, self.half + 1)[:, None], 0, size - 1)
+
+
+@lru_cache(maxsize=32)
+def _comb_geometry(size: int, df: float, f0s: tuple[float, ...], ks: tuple[int, ...]) -> _CombGeometry:
+    return _CombGeometry(size, df, f0s, np.array(ks, dtype=np.int64))
+
+
+def _medians(rows: np.ndarray, pad: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Per row, the median of its first n values (0 for none), from one sort: the same order
+    statistics, so the same values, as one partition per row."""
+    if rows.shape[1] == 0:
+        return np.zeros(rows.shape[0])
+    s = np.sort(np.where(pad, np.inf, rows), axis=1)
     m = n // 2
-    if n % 2:
-        return float(np.partition(a, m)[m])
-    part = np.partition(a, (m - 1, m))
-    return float((part[m - 1] + part[m]) / 2.0)
+    j = np.arange(rows.shape[0])
+    upper, lower = s[j, np.minimum(m, rows.shape[1] - 1)], s[j, np.maximum(m - 1, 0)]
+    return np.where(n == 0, 0.0, np.where(n % 2 == 1, upper, (lower + upper) / 2.0))
 
 
 def _comb(p: np.ndarray, df: float, f0: float, ks: np.ndarray) -> np.ndarray:
-    """Per-harmonic (peak-to-floor dB, peak Hz, line power) at the best common fundamental.
+    """`_combs` of one spectrum and one family: (3, harmonics)."""
+    return _combs(p[None], df, (f0,), ks)[0, :, 0]
+
+
+def _combs(p: np.ndarray, df: float, f0s: tuple[float, ...], ks: np.ndarray) -> np.ndarray:
+    """Per spectrum (rows of p), family and harmonic (peak-to-floor dB, peak Hz, line power) at each
+    family's best common fundamental: (spectra, 3, families, harmonics), zero for a family with an
+    empty floor.
 
     The fundamental is searched within f0 +- 0.5 Hz (0.01 Hz steps) for the largest summed
     peak-to-floor over the harmonics: hum lines are exactly harmonic, so one fundamental explains
     them all, while a search per harmonic would pick up any nearby partial or noise maximum.
     Floors: median of the bins 1-9 Hz beyond each harmonic's search range.
-    Only the bins around the harmonics are filtered (a max filter of the whole spectrum per
-    harmonic cost most of the detector's segment analysis).
+    Only the bins around the harmonics are read; where is `_comb_geometry`'s, and every spectrum,
+    family and harmonic is handled at once.
     """
-    out = np.zeros((3, ks.size))
-    floors = np.zeros(ks.size)
-    for j, k in enumerate(ks):
-        reach = k * _DRIFT + 0.25
-        lo = p[max(0, int((k * f0 - reach - 9) / df)): max(0, int((k * f0 - reach - 1) / df))]
-        hi = p[int((k * f0 + reach + 1) / df): int((k * f0 + reach + 9) / df)]
-        floors[j] = _median(np.concatenate([lo, hi]))
-    if not np.all(floors > 0):
-        return out
-    cands = f0 + np.arange(-_DRIFT, _DRIFT + 1e-9, 0.01)
-    idx = np.clip(np.rint(np.outer(cands, ks) / df).astype(np.int64), 0, p.size - 1)
+    geo = _comb_geometry(p.shape[1], float(df), tuple(float(f) for f in f0s), tuple(int(k) for k in ks))
+    ns, nf, size = p.shape[0], len(f0s), p.shape[1]
+    rows = np.arange(ns)[:, None]
+    floors = _medians(p[:, geo.floor_idx].reshape(-1, geo.floor_idx.shape[1]), np.tile(geo.floor_pad, (ns, 1)),
+                      np.tile(geo.floor_n, ns)).reshape(ns, -1)  # (spectra, columns)
+    bad = ~np.all((floors > 0).reshape(ns, nf, -1), axis=2)  # (spectra, families)
+    if bad.all():
+        return np.zeros((ns, 3, nf, ks.size))
+    floors = np.where(bad[:, geo.family], 1.0, floors)
+    idx, top = geo.idx, geo.top
     # Only true peaks count (the largest bin within +-0.5 Hz): the skirt of a note just outside
     # the search range is not a line inside it. Each harmonic may sit a little off k * f (the
     # fundamental is known to ~0.03 Hz), so look +-(1 bin + k * 0.03 Hz) around it.
-    half = max(1, int(round(0.5 / df)))
-    reaches = 1 + np.rint(ks * 0.03 / df).astype(np.int64)
-    top = min(p.size, int(idx.max() + reaches.max()) + half + 2)  # peaks are needed below this bin only
-    head = p[:top]
-    peaks = np.where(head == maximum_filter1d(p[:min(p.size, top + half)], 2 * half + 1)[:top], head, 0.0)
-    local = np.empty(idx.shape)
-    for j in range(ks.size):
-        r = int(reaches[j])
-        lo, hi = max(0, int(idx[:, j].min()) - r), int(idx[:, j].max()) + r + 1
-        local[:, j] = maximum_filter1d(peaks[lo:hi], 2 * r + 1)[idx[:, j] - lo]
-    ratio_db = 10 * np.log10(np.maximum(local, 1e-30 * floors) / floors)
+    # (A bin is a peak where it equals the maximum of the bins within +-half of it, the window
+    # clipped to the spectrum; only the bins the windows below read are tested.)
+    peaks = np.zeros((ns, top))
+    at = p[:, geo.read]
+    peaks[:, geo.read] = np.where(at == p[:, geo.read_hood].max(axis=1), at, 0.0)
+    # the largest peak within +-r bins of each candidate's bin
+    local = peaks[:, geo.windows].max(axis=1)  # (spectra, candidates, columns)
+    fl = floors[:, None, :]
+    ratio_db = 10 * np.log10(np.maximum(local, 1e-30 * fl) / fl)
     # Lower harmonics weigh more: hum's energy sits there, and a strong partial of music near a
     # high harmonic must not pull the common fundamental away from the real lines.
-    best = int(np.argmax((np.clip(ratio_db, 0, 30) / ks).sum(axis=1)))
-    width = max(1, int(round(0.75 / df)))
-    for j in range(ks.size):
-        reach = int(reaches[j])
-        i0 = idx[best, j]
-        i = max(0, i0 - reach) + int(np.argmax(peaks[max(0, i0 - reach): i0 + reach + 1]))
-        out[0, j] = ratio_db[best, j]
-        out[1, j] = _parabolic(p, i) * df
-        out[2, j] = np.clip(p[max(0, i - width): i + width + 1] - floors[j], 0, None).sum() * df
+    best = np.argmax((np.clip(ratio_db, 0, 30) / geo.k).reshape(ns, idx.shape[0], nf, -1).sum(axis=3), axis=1)
+    bc = best[:, geo.family]  # (spectra, columns)
+    i0 = idx[bc, geo.columns[None, :]]
+    cols = i0[..., None] + geo.offsets
+    near = np.where(geo.outside | (cols < 0), -np.inf, peaks[rows[..., None], np.clip(cols, 0, top - 1)])
+    i = i0 + geo.offsets[np.argmax(near, axis=2)]  # the first largest peak near each harmonic
+    out = np.zeros((ns, 3, idx.shape[1]))
+    out[:, 0] = ratio_db[rows, bc, geo.columns[None, :]]
+    inner = (i > 0) & (i < size - 1)
+    ic = np.where(inner, i, 1)
+    a, b, c = np.moveaxis(np.log(p[rows[..., None], ic[..., None] + np.arange(-1, 2)] + 1e-300), 2, 0)
+    den = a - 2 * b + c
+    ok = inner & (den < 0)
+    out[:, 1] = np.where(ok, i + 0.5 * (a - c) / np.where(ok, den, -1.0), i) * df  # parabolic interpolation of log power
+    w = geo.width
+    if i.min() >= w and i.max() + w + 1 <= size:
+        out[:, 2] = np.clip(p[rows[..., None], i[..., None] + geo.span] - floors[..., None], 0, None).sum(axis=2) * df
+    else:
+        for s_ in range(ns):
+            for j in range(i.shape[1]):
+                out[s_, 2, j] = np.clip(p[s_, max(0, i[s_, j] - w): i[s_, j] + w + 1] - floors[s_, j], 0, None).sum() * df
+    out = out.reshape(ns, 3, nf, -1)
+    out[np.broadcast_to(bad[:, None, :], (ns, 3, nf))] = 0.0
     return out
 
 
@@ -148,7 +223,7 @@ class HumDetector:
     and harmonic k <= 10:
     - segments: each 4 s Hann segment (50 % overlap, zero-padded to 0.125 Hz bins, power summed
       over channels; 1 s segments for files too short for three) gives the peak-to-floor, frequency
-      and power of the line at the best common fundamental within +-0.5 Hz (`_comb`); over
+      and power of the line at the best common fundamental within +-0.5 Hz (`_combs`); over
       segments, a harmonic's evidence is its median peak-to-floor less 6 dB per dB of line-level
       interquartile range beyond 2 dB (stationarity);
     - coherent: every 20 s buffer (channels averaged; a shorter last one if >= 4 s, or the file's
@@ -217,9 +292,11 @@ class HumDetector:
             self._chunk, self._chunk_n = [both[:, n:]], both.shape[1] - n
         self._buf = np.concatenate([self._buf, low], axis=1)
         hop = self._seg // 2
+        segs = []
         while self._buf.shape[1] >= self._seg:
-            self._stats.append(self._segment(self._buf[:, : self._seg], self._nfft, keep=True))
+            segs.append(self._buf[:, : self._seg])
             self._buf = self._buf[:, hop:]
+        self._stats.extend(self._segments(segs, self._nfft, keep=True))
         if self._sbuf_n < self._sneed:
             self._sbuf.append(low[:, : self._sneed - self._sbuf_n])
             self._sbuf_n += self._sbuf[-1].shape[1]
@@ -228,22 +305,40 @@ class HumDetector:
         """The 1 s segments (50 % overlap, at most _SHORT_MAX) over the first seconds."""
         low = np.concatenate(self._sbuf, axis=1) if self._sbuf else np.zeros((self.channels, 0))
         hop = self._sseg // 2
-        return [self._segment(low[:, i: i + self._sseg], self._snfft)
-                for i in range(0, low.shape[1] - self._sseg + 1, hop)][:_SHORT_MAX]
+        return self._segments([low[:, i: i + self._sseg] for i in range(0, low.shape[1] - self._sseg + 1, hop)][:_SHORT_MAX],
+                              self._snfft)
+
+    def _ks(self, f0: float) -> np.ndarray:
+        """The harmonics judged for a family: those whose search range stays inside the band."""
+        ks = np.arange(1, MAX_HARMONIC + 1)
+        return ks[ks * (f0 + _DRIFT) + 10 < 0.4 * self.rate]
 
     def _segment(self, seg: np.ndarray, nfft: int, keep: bool = False) -> np.ndarray:
-        w = _hann(seg.shape[1])
-        spec = np.fft.rfft((seg - seg.mean(axis=1, keepdims=True)) * w, n=nfft, axis=1)
-        p = 2 * (np.abs(spec) ** 2).sum(axis=0) / (self.rate * np.sum(w**2))  # one-sided density
+        return self._segments([seg], nfft, keep)[0]
+
+    def _segments(self, segs: list[np.ndarray], nfft: int, keep: bool = False) -> list[np.ndarray]:
+        """Each segment's (3, families, harmonics) comb statistics (`_combs`, all segments at once);
+        keep: add their spectra to the long-term one."""
+        if not segs:
+            return []
+        ps = []
+        for seg in segs:
+            w = _hann(seg.shape[1])
+            spec = np.fft.rfft((seg - seg.mean(axis=1, keepdims=True)) * w, n=nfft, axis=1)
+            ps.append(2 * (np.abs(spec) ** 2).sum(axis=0) / (self.rate * _hann_power(seg.shape[1])))  # one-sided density
+            if keep:
+                self._ltas += ps[-1]
+        p = np.stack(ps)
         df = self.rate / nfft
-        stats = np.zeros((3, len(self.families), MAX_HARMONIC))
-        for fi, f0 in enumerate(self.families):
-            ks = np.arange(1, MAX_HARMONIC + 1)
-            ks = ks[ks * (f0 + _DRIFT) + 10 < 0.4 * self.rate]
-            stats[:, fi, : ks.size] = _comb(p, df, f0, ks)
-        if keep:
-            self._ltas += p
-        return stats
+        stats = np.zeros((len(segs), 3, len(self.families), MAX_HARMONIC))
+        kss = [self._ks(f0) for f0 in self.families]
+        if all(np.array_equal(ks, kss[0]) for ks in kss) and kss[0].size:  # one comb for all families
+            stats[:, :, :, : kss[0].size] = _combs(p, df, self.families, kss[0])
+        else:
+            for fi, (f0, ks) in enumerate(zip(self.families, kss, strict=True)):
+                if ks.size:
+                    stats[:, :, fi, : ks.size] = _combs(p, df, (f0,), ks)[:, :, 0]
+        return list(stats)
 
     def _lines(self, low: np.ndarray) -> np.ndarray:
         """Coherent evidence of one buffer: (5, families, harmonics) = line evidence (dB), less
@@ -255,8 +350,7 @@ class HumDetector:
         low = np.asarray(low, dtype=np.float64)
         guarded = guard_band(low, self.rate)  # the same band for both families
         for fi, f0 in enumerate(self.families):
-            ks = np.arange(1, MAX_HARMONIC + 1)
-            ks = ks[ks * (f0 + _DRIFT) + 10 < 0.4 * self.rate]
+            ks = self._ks(f0)
             e = line_evidence(low, self.rate, f0, list(ks), _DRIFT, guarded=guarded)
             off = _OFFSET_PENALTY * max(0.0, abs(e["offset_hz"]) - _OFFSET_FREE_HZ)
             gone = _ABSENT_PENALTY * np.clip(e["absent"] - _ABSENT_FREE, 0, None)

@@ -78,22 +78,65 @@ def _smooth(z: np.ndarray, length: int) -> np.ndarray:
         return z
     if np.iscomplexobj(z):  # real and imaginary parts filtered as they lie, interleaved (no copies)
         parts = np.ascontiguousarray(z, dtype=np.complex128).view(np.float64).reshape(*z.shape, 2)
-        for _ in range(3):
-            parts = uniform_filter1d(parts, each, axis=-2, mode="constant")
-        parts *= _edge_norm(z.shape[-1], each)[:, None]
-        return parts.view(np.complex128).reshape(z.shape)
-    out = z
-    for _ in range(3):
-        out = uniform_filter1d(out, each, axis=-1, mode="constant")
-    return out * _edge_norm(z.shape[-1], each)
+        out = uniform_filter1d(parts, each, axis=-2, mode="constant")
+        return _smooth_into(out, each, first=False).view(np.complex128).reshape(z.shape)
+    out = uniform_filter1d(z, each, axis=-1, mode="constant")
+    if out.dtype != np.float64:
+        for _ in range(2):
+            out = uniform_filter1d(out, each, axis=-1, mode="constant")
+        return out * _edge_norm(z.shape[-1], each)
+    return _smooth_into(out, each, first=False, complex_view=False)
 
 
-def _bspline_sum(z: np.ndarray, length: int) -> np.ndarray:
-    """Unnormalised B-spline window sums along the last axis (cascaded running means, zero outside)."""
-    out = z
-    for _ in range(3):
-        out = uniform_filter1d(out, max(1, int(length) // 3), axis=-1, mode="constant")
+def _smooth_into(buf: np.ndarray, each: int, first: bool = True, complex_view: bool = True) -> np.ndarray:
+    """_smooth written over a float64 work array (the running means are the same numbers wherever
+    they are written): buf (..., G, 2), a complex array's interleaved view (complex_view), or
+    (..., G); `each` the length of each of the three means. first=False: the first mean was taken."""
+    axis = -2 if complex_view else -1
+    for _ in range(3 if first else 2):
+        uniform_filter1d(buf, each, axis=axis, mode="constant", output=buf)
+    buf *= _edge_norm_pairs(buf.shape[axis], each) if complex_view else _edge_norm(buf.shape[axis], each)
+    return buf
+
+
+def _edge_norm_pairs(frames: int, each: int) -> np.ndarray:
+    """_edge_norm repeated for the (real, imaginary) pairs of an interleaved complex view, (frames, 2):
+    a product numpy runs as one flat loop rather than a length-2 inner one (kept for the common
+    lengths: buffers and windows of up to 80 s)."""
+    if frames <= 1 << 13:
+        return _edge_norm_pairs_kept(frames, each)
+    return np.repeat(_edge_norm(frames, each), 2).reshape(frames, 2)
+
+
+@lru_cache(maxsize=32)
+def _edge_norm_pairs_kept(frames: int, each: int) -> np.ndarray:
+    out = np.repeat(_edge_norm(frames, each), 2).reshape(frames, 2)
+    out.flags.writeable = False
     return out
+
+
+def _smooth_complex_inplace(z: np.ndarray, length: int) -> np.ndarray:
+    """_smooth of a C-contiguous complex128 work array, written over it."""
+    each = max(1, int(length) // 3)
+    if each > 1:
+        _smooth_into(z.view(np.float64).reshape(*z.shape, 2), each)
+    return z
+
+
+def _expj(y: np.ndarray) -> np.ndarray:
+    """np.exp(1j * y) for real y, as cos y + j sin y: the complex exponential of a purely imaginary
+    argument is e^0 = 1 times the libm cosine and sine (the same values, checked bit for bit on
+    millions of arguments up to 1e4 rad), at two thirds of its cost."""
+    out = np.empty(np.shape(y), dtype=complex)
+    np.cos(y, out=out.real)
+    np.sin(y, out=out.imag)
+    return out
+
+
+def _abs2(z: np.ndarray) -> np.ndarray:
+    """np.abs(z) ** 2 in one new array."""
+    out = np.abs(z)
+    return np.square(out, out=out)
 
 
 def _local_slope(z: np.ndarray, w: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -103,19 +146,33 @@ def _local_slope(z: np.ndarray, w: np.ndarray, length: int) -> tuple[np.ndarray,
     A local line, unlike a local mean, is unbiased for a constant frequency error, also at the ends."""
     g = z.shape[-1]
     s = np.arange(g, dtype=float) - g / 2
-    w = np.broadcast_to(w, z.shape)
-    ws, wz = w * s, w * z
-    wsz = ws * z
-    m = _bspline_sum(np.stack([w, ws, ws * s, wz.real, wz.imag, wsz.real, wsz.imag]), length)
+    # [w, ws, ws s, Re wz, Im wz, Re wsz, Im wsz] (w real: the complex products' parts are the
+    # real products), their B-spline sums taken in place
+    m = np.empty((7, *z.shape))
+    m[0] = w
+    np.multiply(m[0], s, out=m[1])
+    np.multiply(m[1], s, out=m[2])
+    np.multiply(m[0], z.real, out=m[3])
+    np.multiply(m[0], z.imag, out=m[4])
+    np.multiply(m[1], z.real, out=m[5])
+    np.multiply(m[1], z.imag, out=m[6])
+    each = max(1, int(length) // 3)
+    for _ in range(3):
+        uniform_filter1d(m, each, axis=-1, mode="constant", output=m)
     m0, ms, mss = m[0], m[1], m[2]
-    z0, zs = m[3] + 1j * m[4], m[5] + 1j * m[6]
     m1 = ms - s * m0
     m2 = mss - 2 * s * ms + s * s * m0
-    z1 = zs - s * z0
+    # complex z0 = m3 + j m4, zs = m5 + j m6 and z1 = zs - s z0 taken part by part (a real factor
+    # multiplies each part; numpy divides a complex by a real as a product with its reciprocal)
+    z1r, z1i = m[5] - s * m[3], m[6] - s * m[4]
     det = np.maximum(m0 * m2 - m1 * m1, 1e-300)
-    c1 = (m0 * z1 - m1 * z0) / det
-    c0 = (m2 * z0 - m1 * z1) / det
-    power = np.abs(c0) ** 2
+    inv = 1.0 / det
+    c1, c0 = np.empty(z.shape, dtype=complex), np.empty(z.shape, dtype=complex)
+    np.multiply(m0 * z1r - m1 * m[3], inv, out=c1.real)
+    np.multiply(m0 * z1i - m1 * m[4], inv, out=c1.imag)
+    np.multiply(m2 * m[3] - m1 * z1r, inv, out=c0.real)
+    np.multiply(m2 * m[4] - m1 * z1i, inv, out=c0.imag)
+    power = _abs2(c0)
     return np.imag(c1 * np.conj(c0)) / np.maximum(power, 1e-300), power * det / np.maximum(m0, 1e-300)
 
 
@@ -123,10 +180,40 @@ def _wsmooth(z: np.ndarray, w: np.ndarray, length: int, sw: np.ndarray | None = 
     """Weighted zero-phase mean: S[w z] / S[w] (the weighted least-squares constant in each window).
     w may broadcast against z (one weight for several shifted copies): S[w] is taken once at w's
     own shape; sw: S[w] when the caller already has it."""
-    wz = w * z
-    both = _smooth(np.stack([wz.real, wz.imag]), length)
+    wz = np.multiply(w, z, dtype=np.complex128, order="C")
+    return _wsmooth_into(wz, w, length, sw)
+
+
+def _wsmooth_into(wz: np.ndarray, w: np.ndarray, length: int, sw: np.ndarray | None = None) -> np.ndarray:
+    """_wsmooth from wz = w z, a C-contiguous complex128 work array, written over it."""
+    _smooth_complex_inplace(wz, length)
     sw = _smooth(w, length) if sw is None else sw
-    return (both[0] + 1j * both[1]) / np.maximum(sw, 1e-300)
+    # numpy divides a complex by a real as the product with its reciprocal: the same, cheaper
+    wz *= 1.0 / np.maximum(sw, 1e-300)
+    return wz
+
+
+def _wsmooth_sampled(wz: np.ndarray, length: int, sw: np.ndarray, hop: int) -> np.ndarray:
+    """_wsmooth_into(wz, w, length, sw)[..., ::hop] (sw = _smooth(w, length)): the running means
+    taken over every sample, the normalisations only where read."""
+    each = max(1, int(length) // 3)
+    if each > 1:
+        parts = wz.view(np.float64).reshape(*wz.shape, 2)
+        for _ in range(3):
+            uniform_filter1d(parts, each, axis=-2, mode="constant", output=parts)
+        out = wz[..., ::hop] * _edge_norm(wz.shape[-1], each)[::hop]
+    else:
+        out = wz[..., ::hop].copy()
+    out *= 1.0 / np.maximum(sw[..., ::hop], 1e-300)
+    return out
+
+
+def _wsmooth_shifted(an: _Analysis, z: np.ndarray, offsets, w: np.ndarray, length: int,
+                     sw: np.ndarray | None = None) -> np.ndarray:
+    """_wsmooth(an.shifted(z, offsets), w[None], length, sw[None]) in one work array."""
+    wz = an.shifted(z, offsets)
+    np.multiply(wz, w[None], out=wz)
+    return _wsmooth_into(wz, w[None], length, None if sw is None else sw[None])
 
 
 def _to_grid(z: np.ndarray, step: int) -> np.ndarray:
@@ -252,9 +339,50 @@ def _guard_gain(rate: float, fundamental: float, ks: tuple[int, ...]) -> np.ndar
 _GUARD_MIN_FRAMES = 60  # a shorter buffer is analysed unfiltered (sosfiltfilt's padding needs more)
 
 
+@lru_cache(maxsize=8)
+def _guard_start(rate: float) -> tuple[np.ndarray, int]:
+    """sosfiltfilt's set-up for _guard, once per rate: the sections' steady-state initial conditions
+    (sosfilt_zi) and the odd extension's length (3 x the taps, zero end coefficients discounted)."""
+    sos = _guard(rate)
+    taps = 2 * sos.shape[0] + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+    return signal.sosfilt_zi(sos), 3 * taps
+
+
 def guard_band(low: np.ndarray, rate: float) -> np.ndarray:
-    """The analysis band of a low-rate signal (..., n): _guard run both ways (as is, if too short)."""
-    return signal.sosfiltfilt(_guard(rate), low, axis=-1) if low.shape[-1] > _GUARD_MIN_FRAMES else low
+    """The analysis band of a low-rate signal (..., n): _guard run both ways (as is, if too short).
+    scipy.signal.sosfiltfilt's steps (odd extension, forward and backward passes from the steady
+    state), with its set-up kept per rate."""
+    if low.shape[-1] <= _GUARD_MIN_FRAMES:
+        return low
+    sos = _guard(rate)
+    zi, edge = _guard_start(rate)
+    x = np.asarray(low)
+    if x.shape[-1] <= edge:
+        return signal.sosfiltfilt(sos, x, axis=-1)
+    ext = np.concatenate((2 * x[..., :1] - x[..., edge:0:-1], x, 2 * x[..., -1:] - x[..., -2:-(edge + 2):-1]), axis=-1)
+    zi = zi.reshape([sos.shape[0]] + [1] * (x.ndim - 1) + [2])
+    y, _ = signal.sosfilt(sos, ext, axis=-1, zi=zi * ext[..., :1])
+    y, _ = signal.sosfilt(sos, y[..., ::-1], axis=-1, zi=zi * y[..., -1:])
+    return y[..., ::-1][..., edge:-edge]
+
+
+_CACHE_MAX = 1 << 15  # elements: larger carriers (whole long files) are computed, not kept (0.5 MB each)
+_ROTATIONS_CACHE_MAX = 1 << 18  # elements: the search's rotations of a 20-30 s buffer (4 MB) are kept
+
+
+def _carriers(offsets: tuple[float, ...], g: int, grid_rate: float) -> np.ndarray:
+    """e^{-j 2 pi f t} on the grid for each offset f (Hz), (offsets, g): kept for the common sizes
+    (every buffer of a detector, every window of a restorer, has one of a few lengths)."""
+    if len(offsets) * g <= _CACHE_MAX:
+        return _carriers_kept(offsets, g, grid_rate)
+    return np.exp(-2j * np.pi * np.outer(offsets, np.arange(g) / grid_rate))
+
+
+@lru_cache(maxsize=16)
+def _carriers_kept(offsets: tuple[float, ...], g: int, grid_rate: float) -> np.ndarray:
+    out = np.exp(-2j * np.pi * np.outer(offsets, np.arange(g) / grid_rate))
+    out.flags.writeable = False
+    return out
 
 
 class _Analysis:
@@ -284,8 +412,9 @@ class _Analysis:
         return max(1, int(round(s * self.grid_rate)))
 
     def shifted(self, z: np.ndarray, offsets) -> np.ndarray:
-        """z heterodyned further by each offset (Hz): (offsets, *z.shape)."""
-        return z[None] * np.exp(-2j * np.pi * np.outer(offsets, self.tg)).reshape(len(offsets), *([1] * (z.ndim - 1)), -1)
+        """z heterodyned further by each offset (Hz): (offsets, *z.shape), C-contiguous."""
+        return z[None] * _carriers(tuple(float(f) for f in offsets), self.tg.size, self.grid_rate).reshape(
+            len(offsets), *([1] * (z.ndim - 1)), -1)
 
     def _beside(self) -> np.ndarray:
         """The programme's power beside each line, (C, K, G): mean over probes 6.25 and 12.5 Hz
@@ -293,7 +422,7 @@ class _Analysis:
         n = self.seconds(_POWER_S)
         each_s = (n // 3) / self.grid_rate
         probes = self.shifted(self.lines, [m / each_s for m in _POWER_PROBES])
-        return _smooth(np.mean(np.abs(_smooth(probes, n)) ** 2, axis=0), n)
+        return _smooth(np.mean(_abs2(_smooth_complex_inplace(probes, n)), axis=0), n)
 
     def weights(self, z: np.ndarray | None = None, a: np.ndarray | None = None) -> np.ndarray:
         """Inverse programme power (C, K, G), floored at a fraction of its 4 s mean; given basebands
@@ -302,7 +431,10 @@ class _Analysis:
         if a is None:
             return self.w0
         n = self.seconds(_POWER_S)
-        return 1.0 / (self.beside + self.floor + _smooth(np.abs(_smooth(z, n) - a) ** 2, n))
+        d = _smooth(z, n) - a
+        total = self.beside + self.floor
+        total += _smooth(_abs2(d), n)
+        return np.divide(1.0, total, out=total)
 
 
 _EXACT_EVERY = 8  # _rotations: candidates whose rotation is computed exactly; those between by products
@@ -320,25 +452,59 @@ def _rotations(cands: np.ndarray, kt: np.ndarray) -> np.ndarray:
     step = cands[1] - cands[0]
     heads = np.exp(-2j * np.pi * cands[::_EXACT_EVERY, None, None] * kt[None])  # (H, *kt.shape)
     steps = _powers(np.exp(-2j * np.pi * step * kt).ravel(), np.arange(_EXACT_EVERY)).reshape(_EXACT_EVERY, *kt.shape)
-    return (heads[:, None] * steps[None]).reshape(-1, *kt.shape)[:d]
+    out = np.empty((heads.shape[0] * _EXACT_EVERY, *kt.shape), dtype=complex)
+    np.multiply(heads[:, None], steps[None], out=out.reshape(heads.shape[0], _EXACT_EVERY, *kt.shape))
+    return out[:d]
 
 
-def _search_energy(wz: np.ndarray, ww: np.ndarray, rot: np.ndarray, length: int) -> np.ndarray:
+def _search_rotations(max_dev: float, ks: tuple[int, ...], g: int, cstep: int,
+                      grid_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """The search's candidate offsets' rotations at each harmonic and time, `_rotations` (D, K, g),
+    as contiguous real and imaginary parts; kept for the common sizes (a detector's 20 s buffers,
+    a restorer's windows: 4 MB each at most)."""
+    if len(ks) * g * (2 * max_dev / _SEARCH_STEP_HZ + 1) <= _ROTATIONS_CACHE_MAX:
+        return _search_rotations_kept(max_dev, ks, g, cstep, grid_rate)
+    return _search_rotations_made(max_dev, ks, g, cstep, grid_rate)
+
+
+def _search_rotations_made(max_dev: float, ks: tuple[int, ...], g: int, cstep: int,
+                           grid_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    tc = np.arange(g) * cstep / grid_rate
+    cands = np.arange(-max_dev, max_dev + 1e-9, _SEARCH_STEP_HZ)
+    rot = _rotations(cands, np.array(ks, dtype=np.int64)[:, None] * tc[None, :])
+    return np.ascontiguousarray(rot.real), np.ascontiguousarray(rot.imag)
+
+
+@lru_cache(maxsize=4)
+def _search_rotations_kept(max_dev: float, ks: tuple[int, ...], g: int, cstep: int,
+                           grid_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    parts = _search_rotations_made(max_dev, ks, g, cstep, grid_rate)
+    for a in parts:
+        a.flags.writeable = False
+    return parts
+
+
+def _search_energy(wz: np.ndarray, ww: np.ndarray, rot: tuple[np.ndarray, np.ndarray], length: int) -> np.ndarray:
     """The search's weighted fit energy per candidate and time, (D, Gc): sum over channels and
     harmonics of |S[wz rot]|^2 / S[ww] (S: _smooth over `length`). wz (C, K, Gc) complex,
-    ww (C, K, Gc), rot (D, K, Gc). The (D, C, K, Gc) products are formed in one real buffer and
-    smoothed in place: the same sums as _smooth of the complex products without the copies."""
-    cr, ci = rot.real[:, None], rot.imag[:, None]  # (D, 1, K, Gc)
+    ww (C, K, Gc), rot: the rotations' real and imaginary parts, each (D, K, Gc). The (D, C, K, Gc)
+    products are formed in one real buffer and smoothed in place: the same sums as _smooth of the
+    complex products without the copies."""
+    cr, ci = rot[0][:, None], rot[1][:, None]  # (D, 1, K, Gc)
     buf = np.empty((2, *cr.shape[:1], *wz.shape))
-    np.subtract(wz.real * cr, wz.imag * ci, out=buf[0])
-    np.add(wz.real * ci, wz.imag * cr, out=buf[1])
+    tmp = np.empty(buf.shape[1:])
+    zr, zi = np.ascontiguousarray(wz.real), np.ascontiguousarray(wz.imag)
+    np.multiply(zr, cr, out=buf[0])
+    np.subtract(buf[0], np.multiply(zi, ci, out=tmp), out=buf[0])
+    np.multiply(zr, ci, out=buf[1])
+    np.add(buf[1], np.multiply(zi, cr, out=tmp), out=buf[1])
     each = max(1, int(length) // 3)
     if each > 1:
-        for _ in range(3):
-            uniform_filter1d(buf, each, axis=-1, mode="constant", output=buf)
-        buf *= _edge_norm(buf.shape[-1], each)
+        _smooth_into(buf, each, complex_view=False)
     np.square(buf, out=buf)
-    return ((buf[0] + buf[1]) / np.maximum(_smooth(ww, length), 1e-300)[None]).sum(axis=(1, 2))
+    energy = np.add(buf[0], buf[1], out=buf[0])
+    np.divide(energy, np.maximum(_smooth(ww, length), 1e-300)[None], out=energy)
+    return energy.sum(axis=(1, 2))
 
 
 def search_offset(an: _Analysis, w: np.ndarray, max_dev: float, agility: float = 1.0) -> np.ndarray:
@@ -355,7 +521,8 @@ def search_offset(an: _Analysis, w: np.ndarray, max_dev: float, agility: float =
     tc = np.arange(wz.shape[-1]) * cstep / an.grid_rate
     length = max(3, int(round(_SEARCH_S / agility * an.grid_rate / cstep)))
     cands = np.arange(-max_dev, max_dev + 1e-9, _SEARCH_STEP_HZ)
-    energy = _search_energy(wz, ww, _rotations(cands, an.ks[use][:, None] * tc[None, :]), length)  # (D, Gc)
+    rot = _search_rotations(float(max_dev), tuple(int(k) for k in an.ks[use]), tc.size, cstep, float(an.grid_rate))
+    energy = _search_energy(wz, ww, rot, length)  # (D, Gc)
     j = np.argmax(energy, axis=0)
     jc = np.clip(j, 1, max(1, cands.size - 2))
     cols = np.arange(tc.size)
@@ -392,7 +559,7 @@ def track_phase(an: _Analysis, max_dev: float = _MAX_DEV_HZ, agility: float = 1.
     amp_len, gn_len = an.seconds(_GN_AMP_S / agility), an.seconds(_GN_S / agility)
     step = _GN_MAX_STEP * agility
     for _ in range(rounds):
-        z = an.lines * np.exp(-1j * kk * theta)
+        z = an.lines * _expj(-(kk * theta))  # e^{-j k theta}
         a, w = _amplitudes(an, z, amp_len)
         slope, info = _local_slope(z, w, gn_len)  # (C, K, G): k x the fundamental's slope
         wk = info * kk  # pooled: slope_k / k weighted by k^2 x information
@@ -411,18 +578,18 @@ def hum_model(an: _Analysis, theta: np.ndarray, gate: bool = True) -> np.ndarray
     programme's own content there.
     """
     kk = an.ks[None, :, None].astype(float)
-    z = an.lines * np.exp(-1j * kk * theta)
+    z = an.lines * _expj(-(kk * theta))  # e^{-j k theta}
     length = an.seconds(_AMP_S)
     a, w = _amplitudes(an, z, length)
     if gate:
         glen = an.seconds(_GATE_S)
-        noise = np.abs(_wsmooth(an.shifted(z, _GATE_PROBES_HZ), w[None], length)) ** 2
+        noise = _abs2(_wsmooth_shifted(an, z, _GATE_PROBES_HZ, w, length))
         var = _smooth(noise.mean(axis=0), glen)
         a = a * np.clip(1.0 - _BETA * var / np.maximum(_smooth(np.abs(a) ** 2, glen), 1e-300), 0.0, 1.0)
     n = an.low.shape[-1]
     # e^{j k (phi(t) + 2 pi f0 t)}: the tracked phase and the carrier in one exponential per sample
     cycles = (an.f0 / an.rate * np.arange(n)) % 1.0
-    rot = _powers(np.exp(1j * (_from_grid(theta, an.step, n) + 2 * np.pi * cycles)), an.ks)  # (K, n)
+    rot = _powers(_expj(_from_grid(theta, an.step, n) + 2 * np.pi * cycles), an.ks)  # (K, n)
     return 2 * np.real(np.einsum("ckn,kn->cn", _from_grid(a, an.step, n), rot))
 
 
@@ -451,6 +618,15 @@ _EVIDENCE_PERCENTILE = 90.0
 _STEADY_S = 0.5  # window of the short-time line estimates the stationarity ratio compares
 
 
+@lru_cache(maxsize=16)
+def _evidence_bins(nfft: int, grid_rate: float, g: int) -> tuple[np.ndarray, np.ndarray]:
+    """The coherent spectrum's bins that line_evidence reads: the line's (within 1.5 / T of it) and
+    its neighbourhood's (1-10 Hz either side), in bin order."""
+    d = np.abs(np.fft.fftfreq(nfft, 1.0 / grid_rate))
+    lo, hi = _EVIDENCE_HOOD_HZ
+    return np.flatnonzero(d <= 1.5 * grid_rate / g), np.flatnonzero((d >= lo) & (d <= hi))
+
+
 def line_evidence(low: np.ndarray, rate: float, fundamental: float, harmonics: list[int],
                   max_dev: float = _MAX_DEV_HZ, rounds: int = 1,
                   guarded: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -474,20 +650,22 @@ def line_evidence(low: np.ndarray, rate: float, fundamental: float, harmonics: l
     ks = np.asarray(harmonics, dtype=np.int64)
     an = _Analysis(np.asarray(low, dtype=np.float64), rate, ks, float(fundamental), guarded)
     theta = track_phase(an, max_dev, rounds=rounds)
-    z = an.lines * np.exp(-1j * ks[None, :, None] * theta)
+    z = an.lines * _expj(-(ks[None, :, None] * theta))  # e^{-j k theta}
     w = an.w0
     g = z.shape[-1]
     nfft = 1 << int(np.ceil(np.log2(4 * g)))
-    spec = np.abs(np.fft.fft(w * z, nfft, axis=-1) / w.sum(axis=-1, keepdims=True)) ** 2
-    p = spec.sum(axis=0)  # (K, nfft)
-    d = np.abs(np.fft.fftfreq(nfft, 1.0 / an.grid_rate))
-    line = p[:, d <= 1.5 * an.grid_rate / g].max(axis=1)
-    lo, hi = _EVIDENCE_HOOD_HZ
-    ref = np.percentile(p[:, (d >= lo) & (d <= hi)], _EVIDENCE_PERCENTILE, axis=1)
+    wsum = w.sum(axis=-1, keepdims=True)
+    line_bins, hood_bins = _evidence_bins(nfft, float(an.grid_rate), g)
+    wz = w * z
+    spec = np.fft.fft(wz, nfft, axis=-1)
+    p_line = _abs2(spec[..., line_bins] / wsum).sum(axis=0)  # (K, bins) of the coherent spectrum
+    p_hood = _abs2(spec[..., hood_bins] / wsum).sum(axis=0)
+    line = p_line.max(axis=1)
+    ref = np.percentile(p_hood, _EVIDENCE_PERCENTILE, axis=1)
     n = an.seconds(_STEADY_S)
     sw = _smooth(w, n)
-    b = _wsmooth(z, w, n, sw)
-    noise = (np.abs(_wsmooth(an.shifted(z, (-3.0, 3.0)), w[None], n, sw[None])) ** 2).mean(axis=0)
+    b = _wsmooth_into(wz.copy(), w, n, sw)
+    noise = _abs2(_wsmooth_shifted(an, z, (-3.0, 3.0), w, n, sw)).mean(axis=0)
     wt = sw
     mean_b = (wt * b).sum(axis=-1) / wt.sum(axis=-1)
     m2 = (wt * (np.abs(b) ** 2 - noise)).sum(axis=-1) / wt.sum(axis=-1)
@@ -495,10 +673,12 @@ def line_evidence(low: np.ndarray, rate: float, fundamental: float, harmonics: l
     steady = m2.sum(axis=0) / level
     na = an.seconds(_ABSENT_S)
     swa = _smooth(w, na)
-    absent = _absent_share(_wsmooth(z, w, na, swa),
-                           (np.abs(_wsmooth(an.shifted(z, _ABSENT_PROBES_HZ), w[None], na, swa[None])) ** 2).mean(axis=0),
-                           level, max(1, na // 4))
-    a = (w * z).sum(axis=-1) / w.sum(axis=-1)  # (C, K) whole-buffer weighted amplitude
+    hop = max(1, na // 4)  # the absence test reads every hop-th estimate only
+    probes = an.shifted(z, _ABSENT_PROBES_HZ)
+    np.multiply(probes, w[None], out=probes)
+    absent = _absent_share(_wsmooth_sampled(wz.copy(), na, swa, hop),
+                           _abs2(_wsmooth_sampled(probes, na, swa[None], hop)).mean(axis=0), level, 1)
+    a = wz.sum(axis=-1) / wsum[..., 0]  # (C, K) whole-buffer weighted amplitude
     freq = np.diff(theta) * an.grid_rate / (2 * np.pi)
     return {"line_db": 10 * np.log10(np.maximum(line, 1e-300) / np.maximum(ref, 1e-300)),
             "steady_db": 10 * np.log10(np.maximum(steady, 1e-3)),
