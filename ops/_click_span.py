@@ -78,7 +78,7 @@ def _fill_grown(xs: list[np.ndarray], missings: list[np.ndarray], sample_rate: i
                 min_order: int) -> list[np.ndarray]:
     """fill_clicks on each x as given (a channel's islands, or a whole signal), all in lockstep."""
     missings = [m.copy() for m in missings]
-    outs = burg_interpolate_many(list(xs), list(missings), context=context, min_order=min_order)
+    outs = burg_interpolate_many(xs, missings, context=context, min_order=min_order)
     tail = max(2, int(round(GROW_TAIL_S * sample_rate)))
     longest = int(round(GROW_MAX_S * sample_rate))
     growing = list(range(len(xs)))

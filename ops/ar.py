@@ -256,10 +256,10 @@ def burg_interpolate_many(xs: list[np.ndarray], missings: list[np.ndarray], *, c
     """`burg_interpolate` of several independent signals (the channels of a block) at once: the
     same result for each, with every signal's runs in one `burg_batch`, whose cost is mostly its
     stages (a batch of two channels costs little more than one)."""
+    xs = [np.asarray(x, dtype=np.float64) for x in xs]
+    missings = [np.asarray(m, dtype=bool) for m in missings]
     outs, jobs = [], []
-    for i, x in enumerate(xs):
-        x = xs[i] = np.asarray(x, dtype=np.float64)
-        missing = missings[i] = np.asarray(missings[i], dtype=bool)
+    for i, (x, missing) in enumerate(zip(xs, missings, strict=True)):
         b = None if base is None else base[i]
         outs.append(x.copy() if b is None else np.array(b, dtype=np.float64))
         starts, ends = _runs(missing)

@@ -208,12 +208,17 @@ def _wsmooth_sampled(wz: np.ndarray, length: int, sw: np.ndarray, hop: int) -> n
     return out
 
 
+def _weighted_shifted(an: _Analysis, z: np.ndarray, offsets, w: np.ndarray) -> np.ndarray:
+    """w x an.shifted(z, offsets), in one new C-contiguous work array."""
+    wz = an.shifted(z, offsets)
+    np.multiply(wz, w[None], out=wz)
+    return wz
+
+
 def _wsmooth_shifted(an: _Analysis, z: np.ndarray, offsets, w: np.ndarray, length: int,
                      sw: np.ndarray | None = None) -> np.ndarray:
     """_wsmooth(an.shifted(z, offsets), w[None], length, sw[None]) in one work array."""
-    wz = an.shifted(z, offsets)
-    np.multiply(wz, w[None], out=wz)
-    return _wsmooth_into(wz, w[None], length, None if sw is None else sw[None])
+    return _wsmooth_into(_weighted_shifted(an, z, offsets, w), w[None], length, None if sw is None else sw[None])
 
 
 def _to_grid(z: np.ndarray, step: int) -> np.ndarray:
@@ -674,10 +679,9 @@ def line_evidence(low: np.ndarray, rate: float, fundamental: float, harmonics: l
     na = an.seconds(_ABSENT_S)
     swa = _smooth(w, na)
     hop = max(1, na // 4)  # the absence test reads every hop-th estimate only
-    probes = an.shifted(z, _ABSENT_PROBES_HZ)
-    np.multiply(probes, w[None], out=probes)
+    probes = _weighted_shifted(an, z, _ABSENT_PROBES_HZ, w)
     absent = _absent_share(_wsmooth_sampled(wz.copy(), na, swa, hop),
-                           _abs2(_wsmooth_sampled(probes, na, swa[None], hop)).mean(axis=0), level, 1)
+                           _abs2(_wsmooth_sampled(probes, na, swa[None], hop)).mean(axis=0), level)
     a = wz.sum(axis=-1) / wsum[..., 0]  # (C, K) whole-buffer weighted amplitude
     freq = np.diff(theta) * an.grid_rate / (2 * np.pi)
     return {"line_db": 10 * np.log10(np.maximum(line, 1e-300) / np.maximum(ref, 1e-300)),
@@ -694,11 +698,11 @@ _ABSENT_PROBES_HZ = (-8.0, 8.0)  # ... and where their noise is measured
 _ABSENT = 0.1  # a short-time line estimate this far below the buffer's line power (and its noise too) is an absence
 
 
-def _absent_share(b: np.ndarray, noise: np.ndarray, level: np.ndarray, hop: int) -> np.ndarray:
-    """Per harmonic (K,): the share of short-time windows (b (C, K, G), sampled every `hop`) where the
-    line is reliably absent: its power and its estimate's noise both under 0.1 x the whole-buffer line
-    power `level`. Mains hum never goes away (~0); a voice's or a note's line vanishes between
-    syllables and notes."""
-    pb = (np.abs(b[..., ::hop]) ** 2).sum(axis=0)
-    nb = noise[..., ::hop].sum(axis=0)
+def _absent_share(b: np.ndarray, noise: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Per harmonic (K,): the share of short-time windows (b (C, K, windows), the estimates the
+    caller sampled) where the line is reliably absent: its power and its estimate's noise both under
+    0.1 x the whole-buffer line power `level`. Mains hum never goes away (~0); a voice's or a note's
+    line vanishes between syllables and notes."""
+    pb = (np.abs(b) ** 2).sum(axis=0)
+    nb = noise.sum(axis=0)
     return np.mean((pb < _ABSENT * level[:, None]) & (nb < _ABSENT * level[:, None]), axis=1)
