@@ -48,6 +48,7 @@ WHITEN_ORDER = 16  # the file-wide candidate model: captures the long-term spect
 BLOCK_S = 0.001
 NEIGHBOURS = 20  # blocks each side for the candidate's reference levels
 CANDIDATE_T = 2.5  # candidate block max / reference level
+FAR_CLIP_SHARE = 0.2  # the far side of asymmetric clipping sits within 14 dB of the peak
 VERIFY_S = 0.02  # segment each side of a candidate for the local model
 PRE_S, POST_S = 0.0005, 0.003  # candidate zone: a click's onset is near the candidate's peak
 # A click's matched-filter peak must exceed SIGMA_T robust sigmas of the background (louder side),
@@ -197,14 +198,27 @@ def _test(x: np.ndarray, sample_rate: int, c: int, zones: np.ndarray,
 
 
 def _clipped(seg: np.ndarray, own: slice) -> bool:
-    """True when the candidate zone holds a flat run at the segment's maximum or minimum: clipping,
-    whose edges are outliers too (declip repairs those; declick then sees the repaired signal).
-    Each side is judged at its own extreme: clipping is often asymmetric (a converter's or a
-    valve's, or a DC offset before or after it), its negative runs far from the positive peak."""
-    v = seg[max(0, own.start - 2): own.stop + 2]
-    hi, lo = float(np.max(seg)), float(np.min(seg))
-    at = ((v >= hi - 1e-6 * abs(hi)) & (hi > 0)) | ((v <= lo + 1e-6 * abs(lo)) & (lo < 0))
-    return bool(np.any(at[1:] & at[:-1] & (v[1:] == v[:-1])))
+    """True when the candidate zone holds a flat run at the segment's largest |sample|, or at its
+    other extreme when that level is also held outside the zone: clipping, whose edges are
+    outliers too (declip repairs those; declick then sees the repaired signal). Clipping is often
+    asymmetric (a converter's or a valve's, or a DC offset before or after it), its far side's
+    runs below the peak; but a lone click can leave two equal samples at a minimum too, and only
+    clipping comes back to the same level within the segment. The far side must reach
+    FAR_CLIP_SHARE of the peak: quiet, quantised audio beside a click holds flat runs at its own
+    small extremes everywhere."""
+    start, stop = max(0, own.start - 2), own.stop + 2
+    top = float(np.max(np.abs(seg)))
+    for side in (1.0, -1.0):  # the positive extreme, then the negative one
+        level = float(np.max(side * seg))
+        if level <= 0.0 or level < FAR_CLIP_SHARE * top:
+            continue
+        at = side * seg >= level * (1.0 - 1e-6)
+        run, v = at[start:stop], seg[start:stop]
+        if not np.any(run[1:] & run[:-1] & (v[1:] == v[:-1])):
+            continue
+        if level >= top * (1.0 - 1e-6) or int(at.sum()) > int(run.sum()):
+            return True
+    return False
 
 
 def _onset(seg: np.ndarray, zone: np.ndarray, c: int, amplitude: float) -> bool:

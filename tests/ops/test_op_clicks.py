@@ -102,6 +102,17 @@ def test_a_flat_run_at_either_extreme_is_clipping_even_when_asymmetric():
     assert not cf._clipped(np.clip(seg, -0.19, None) + 1e-4 * np.arange(800), slice(at - 4, at + 8))  # no flat run
 
 
+def test_a_lone_click_with_two_equal_samples_below_the_peak_is_not_clipping():
+    # a click that leaves two equal samples at the segment's minimum, the positive peak larger:
+    # clipping would come back to that level within the segment, a click does not
+    t = np.arange(800) / 16000
+    seg = 0.45 * np.sin(2 * np.pi * 200 * t) + 0.15
+    seg[400:402] = -0.5
+    assert not cf._clipped(seg, slice(396, 408))
+    seg[600:602] = -0.5  # the same level again: a clipped one-sided valve, not a click
+    assert cf._clipped(seg, slice(396, 408))
+
+
 def test_a_click_across_a_block_boundary_is_found_once(speech16k):
     x, sr = speech16k
     boundary = 5 * sr + 123
