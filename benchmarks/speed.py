@@ -21,7 +21,9 @@ the decode + FLAC encode floor; peak RSS against file length; throughput with 1 
 5. With --ab-against COMMIT: process_item on the typical route at 44.1 kHz, that commit's code
    against the working tree in turns, each in a fresh process (speed_lib/ab.py): a ratio that the
    machine's load affects alike on both sides.
-Results: benchmarks/results/speed.md and speed.json.
+Results: benchmarks/results/speed.md and speed.json. A section skipped (--skip-*) keeps its figures
+from the last run's speed.json in --results, or from --keep-from JSON (say, benchmarks/results/
+speed.json when --results is a fresh folder); each section says when it ran.
 """
 
 from __future__ import annotations
@@ -161,6 +163,9 @@ def main() -> None:
                     help="comma-separated files: the new side is --ab-against's code with just these from the working tree")
     ap.add_argument("--quick", action="store_true", help="two formats, 3 s clips, short RSS files, no Ray")
     ap.add_argument("--render", action="store_true", help="only re-render speed.md from speed.json")
+    ap.add_argument("--keep-from", type=Path, default=None, metavar="JSON",
+                    help="the speed.json whose figures a skipped section keeps (default: --results' own); "
+                         "e.g. benchmarks/results/speed.json for a run into a fresh folder")
     args = ap.parse_args()
     if args.render:
         (args.results / "speed.md").write_text(render(json.loads((args.results / "speed.json").read_text())))
@@ -177,7 +182,7 @@ def main() -> None:
     torch.set_num_threads(1)
     args.work.mkdir(parents=True, exist_ok=True)
     args.results.mkdir(parents=True, exist_ok=True)
-    previous = args.results / "speed.json"
+    previous = args.keep_from or args.results / "speed.json"
     skipping = args.skip_formats or args.skip_profile or args.skip_rss or args.skip_throughput or not args.ab_against
     # A section skipped in this run keeps its figures from the last run (each says when it ran).
     results = json.loads(previous.read_text()) if previous.is_file() and skipping and not args.quick else {}
