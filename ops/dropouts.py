@@ -25,7 +25,6 @@ from .registry import Restorer, register_detector, register_restorer
 MAX_FILL_S = 0.08  # longer gaps: AR interpolation would invent a fifth of a second of signal
 _SCORE_SLOPE = 3.0  # score = logistic(slope * margin): 0.5 at the decision, 0.95 one unit beyond
 _MAX_REGIONS = 2000
-GAIN_FRAMES = 10  # level frames (~1 ms) each side of an edge that measure a weakened gap's lost gain
 _EDGE = 1  # frames each side of a gap's transition frames re-estimated with it
 _INTERP_CONTEXT_S = (0.02, 0.16)  # context each side of a filled run: LSAR's, and the most extrapolation uses
 _SHORT_RUN_S = 0.003  # runs up to this long are interpolated (LSAR), longer ones extrapolated from both sides
@@ -161,18 +160,11 @@ def fill_gaps(audio: np.ndarray, sample_rate: int, *, max_fill_s: float = MAX_FI
 
 
 def _lost_gain_db(levels: np.ndarray, a: int, b: int) -> float:
-    """The gain a weakened gap lost (dB, >= 0): the power step at each of its edges, averaged; each
-    step is the mean power of up to GAIN_FRAMES frames outside the edge over as many inside it
-    (past the transition frame). A mean over 10 ms of power, not a median over 4 frames of dB: a
-    voice's frame levels swing with its glottal pulses, and an over-estimate costs more than an
-    under-estimate (the programme comes back louder than it was)."""
-    w = max(2, min(GAIN_FRAMES, (b - a) // 2 - 1))
-    p = 10.0 ** (levels / 10.0)
-    before, after = p[max(0, a - w): a], p[b + 1: b + 1 + w]
-    steps = [10.0 * math.log10(side.mean() / inner.mean())
-             for side, inner in ((before, p[a + 1 + gf.GUARD: a + 1 + gf.GUARD + w]),
-                                 (after, p[b - gf.GUARD - w: b - gf.GUARD])) if side.size]
-    return float(max(0.0, np.mean(steps))) if steps else 0.0
+    """The gain a weakened gap lost (dB, > 0): the level step at each of its edges, averaged."""
+    w = gf.PRE
+    fall = np.median(levels[a - w: a]) - np.median(levels[a + 1: a + 1 + w])
+    rise = np.median(levels[b + 1: b + 1 + w]) - np.median(levels[b - w: b])
+    return float(max(0.0, 0.5 * (fall + rise)))
 
 
 def _interpolate(out: np.ndarray, s: int, e: int, sample_rate: int) -> None:
@@ -196,4 +188,4 @@ def _params(finding: Finding, sample_rate: int) -> dict:
     return {"max_fill_s": float(finding.params.get("max_fill_s", MAX_FILL_S))}
 
 
-register_restorer(Restorer("fill_gaps", "dropouts", fill_gaps, _params, context_s=CONTEXT_S, version="2"))
+register_restorer(Restorer("fill_gaps", "dropouts", fill_gaps, _params, context_s=CONTEXT_S, version="1"))
