@@ -207,14 +207,16 @@ def _clipped(seg: np.ndarray, own: slice) -> bool:
     FAR_CLIP_SHARE of the peak: quiet, quantised audio beside a click holds flat runs at its own
     small extremes everywhere."""
     start, stop = max(0, own.start - 2), own.stop + 2
+    v = seg[start:stop]
+    equal = v[1:] == v[:-1]
     top = float(np.max(np.abs(seg)))
     for side in (1.0, -1.0):  # the positive extreme, then the negative one
         level = float(np.max(side * seg))
         if level <= 0.0 or level < FAR_CLIP_SHARE * top:
             continue
         at = side * seg >= level * (1.0 - 1e-6)
-        run, v = at[start:stop], seg[start:stop]
-        if not np.any(run[1:] & run[:-1] & (v[1:] == v[:-1])):
+        run = at[start:stop]
+        if not np.any(run[1:] & run[:-1] & equal):
             continue
         if level >= top * (1.0 - 1e-6) or int(at.sum()) > int(run.sum()):
             return True
